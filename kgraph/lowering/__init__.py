@@ -1,0 +1,1 @@
+"""Lowerings of the IR to its targets: JAX (XLA) for training and ONNX for inference."""
