@@ -1,0 +1,220 @@
+"""Base optimizer: Keras 3 optimizer semantics as a pure, jittable optax update.
+
+An optimizer holds only hyperparameters; everything that changes during
+training (the step counter, the learning rate and the optax slot state) lives
+in a state pytree, so `stateless_apply` can run inside `jax.jit` and the
+learning rate can change between steps without recompiling.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+import numbers
+import re
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+
+# Keras-only constructor arguments, accepted when they hold the Keras default
+# (which makes them inert) so that Keras-written code and configs load.
+_INERT_KERAS_ARGS = {
+    "use_ema": False,
+    "ema_momentum": 0.99,
+    "ema_overwrite_frequency": None,
+    "loss_scale_factor": None,
+    "gradient_accumulation_steps": None,
+}
+
+_name_counts: collections.Counter[str] = collections.Counter()
+
+
+def _auto_name(class_name: str) -> str:
+    """Return a unique snake_case name, as Keras does: `adam`, `adam_1`, ..."""
+    base = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", class_name)
+    base = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", base).lower()
+    count = _name_counts[base]
+    _name_counts[base] += 1
+    return base if count == 0 else f"{base}_{count}"
+
+
+def check_float(name: str, value: Any, low: float = 0.0, high: float | None = None) -> float:
+    """Return `value` as a float, raising if it is not a real number in [low, high]."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"Argument `{name}` must be a float. Received: {name}={value!r}")
+    value = float(value)
+    upper = math.inf if high is None else high
+    if not low <= value <= upper:
+        bounds = f">= {low:g}" if high is None else f"between [{low:g}, {high:g}]"
+        raise ValueError(f"Argument `{name}` must be a float {bounds}. Received: {name}={value!r}")
+    return value
+
+
+def _clip_by_norm(grad: jax.Array, clipnorm: float) -> jax.Array:
+    """Scale one gradient so that its L2 norm is at most `clipnorm` (Keras' formula)."""
+    norm = jnp.sqrt(jnp.sum(jnp.square(grad)))
+    return grad * clipnorm / jnp.maximum(norm, clipnorm)
+
+
+def _clip_by_global_norm(grads: list[jax.Array], clipnorm: float) -> list[jax.Array]:
+    """Scale all gradients together so that their joint L2 norm is at most `clipnorm`."""
+    norm = jnp.sqrt(jnp.sum(jnp.stack([jnp.sum(jnp.square(g)) for g in grads])))
+    # `norm - norm` turns the scale into NaN when the norm is not finite, as in Keras.
+    scale = clipnorm * jnp.minimum(1.0 / norm, 1.0 / clipnorm) + (norm - norm)
+    return [g * scale for g in grads]
+
+
+class Optimizer:
+    """Base class of kgraph optimizers; subclasses supply the update rule.
+
+    Subclasses implement `_update_rule`, returning an optax transformation
+    whose `update(grads, slots, params, *, learning_rate, iterations)` gives
+    the additive updates for one step, and extend `get_config`.
+
+    Args:
+        learning_rate: Float >= 0. The learning rate.
+        weight_decay: Float >= 0 or `None`. If set, each variable is decayed
+            by `variable * weight_decay * learning_rate` before the step.
+        clipnorm: Float or `None`. If set, the gradient of each variable is
+            clipped so that its L2 norm is at most this value (0 disables it,
+            as in Keras).
+        clipvalue: Float or `None`. If set, gradients are clipped elementwise
+            to `[-clipvalue, clipvalue]`.
+        global_clipnorm: Float or `None`. If set, all gradients are scaled
+            together so that their joint L2 norm is at most this value.
+        name: String. Defaults to the snake_case class name, made unique.
+    """
+
+    def __init__(
+        self,
+        learning_rate: float,
+        weight_decay: float | None = None,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        unexpected = {k: v for k, v in kwargs.items() if _INERT_KERAS_ARGS.get(k, object()) != v}
+        if unexpected:
+            listed = ", ".join(f"{k}={v!r}" for k, v in unexpected.items())
+            raise TypeError(
+                f"{type(self).__name__} got unexpected keyword argument(s): {listed}. "
+                f"Keras' {', '.join(_INERT_KERAS_ARGS)} are accepted only at their defaults."
+            )
+        clip_args = {"clipnorm": clipnorm, "clipvalue": clipvalue, "global_clipnorm": global_clipnorm}
+        if sum(v is not None for v in clip_args.values()) > 1:
+            received = ", ".join(f"{k}={v}" for k, v in clip_args.items())
+            raise ValueError(
+                "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. "
+                f"Received: {received}"
+            )
+        self._learning_rate = check_float("learning_rate", learning_rate)
+        self.weight_decay = None if weight_decay is None else check_float("weight_decay", weight_decay)
+        self.clipnorm, self.clipvalue, self.global_clipnorm = (
+            None if v is None else check_float(k, v) for k, v in clip_args.items()
+        )
+        self.name = name if name is not None else _auto_name(type(self).__name__)
+        self.state: dict[str, Any] | None = None
+
+    def _update_rule(self) -> optax.GradientTransformationExtraArgs:
+        """Return the optimizer's own update as an optax transformation."""
+        raise NotImplementedError(f"{type(self).__name__} must implement `_update_rule`.")
+
+    def _transformation(self) -> optax.GradientTransformationExtraArgs:
+        """Chain gradient clipping (if any) with the update rule."""
+        if self.clipnorm:
+            clipnorm = self.clipnorm
+            clip = optax.stateless_with_tree_map(lambda g, _: _clip_by_norm(g, clipnorm))
+        elif self.global_clipnorm:
+            global_clipnorm = self.global_clipnorm
+            clip = optax.stateless(lambda grads, _: _clip_by_global_norm(grads, global_clipnorm))
+        elif self.clipvalue:
+            clip = optax.clip(self.clipvalue)
+        else:
+            clip = optax.identity()
+        return optax.chain(clip, self._update_rule())
+
+    def init(self, params: list[jax.Array]) -> dict[str, Any]:
+        """Return a fresh optimizer state for `params`: step 0, the current learning rate, zero slots."""
+        return {
+            "iterations": jnp.zeros((), jnp.int32),
+            "learning_rate": jnp.asarray(self.learning_rate, jnp.float32),
+            "slots": self._transformation().init(list(params)),
+        }
+
+    def stateless_apply(
+        self, state: dict[str, Any], grads: list[jax.Array], params: list[jax.Array]
+    ) -> tuple[list[jax.Array], dict[str, Any]]:
+        """Apply one step of gradients; pure and jittable. Returns `(new_params, new_state)`."""
+        grads, params = list(grads), list(params)
+        if len(grads) != len(params):
+            raise ValueError(
+                f"Expected one gradient per variable. Received {len(grads)} gradients "
+                f"for {len(params)} variables."
+            )
+        learning_rate = jnp.asarray(state["learning_rate"], jnp.float32)
+        iterations = state["iterations"]
+        if self.weight_decay is not None:
+            params = [
+                p - p * jnp.asarray(self.weight_decay, p.dtype) * learning_rate.astype(p.dtype)
+                for p in params
+            ]
+        updates, slots = self._transformation().update(
+            grads, state["slots"], params, learning_rate=learning_rate, iterations=iterations
+        )
+        new_state = {"iterations": iterations + 1, "learning_rate": learning_rate, "slots": slots}
+        return optax.apply_updates(params, updates), new_state
+
+    def build(self, params: list[jax.Array]) -> None:
+        """Create the optimizer state for `params` and keep it in `self.state`."""
+        self.state = self.init(params)
+
+    @property
+    def built(self) -> bool:
+        """Whether `build` has created the state."""
+        return self.state is not None
+
+    @property
+    def learning_rate(self) -> float:
+        """The current learning rate (read from the state once built)."""
+        if self.state is None:
+            return self._learning_rate
+        return float(self.state["learning_rate"])
+
+    @learning_rate.setter
+    def learning_rate(self, value: float) -> None:
+        self._learning_rate = check_float("learning_rate", value)
+        if self.state is not None:
+            self.state = {**self.state, "learning_rate": jnp.asarray(self._learning_rate, jnp.float32)}
+
+    @property
+    def iterations(self) -> int:
+        """Number of steps applied since the state was built."""
+        return 0 if self.state is None else int(self.state["iterations"])
+
+    @property
+    def variables(self) -> list[jax.Array]:
+        """The state's arrays in Keras' order: iterations, learning rate, then the slots."""
+        return [] if self.state is None else jax.tree.leaves(self.state)
+
+    def get_config(self) -> dict[str, Any]:
+        """Return the constructor arguments that recreate this optimizer (without its state)."""
+        return {
+            "name": self.name,
+            "learning_rate": self.learning_rate,
+            "weight_decay": self.weight_decay,
+            "clipnorm": self.clipnorm,
+            "global_clipnorm": self.global_clipnorm,
+            "clipvalue": self.clipvalue,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Optimizer:
+        """Create an optimizer from the output of `get_config` (Keras configs included)."""
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name!r} learning_rate={self.learning_rate:g}>"
