@@ -1,0 +1,46 @@
+"""The Callback base class: the hooks `fit`, `evaluate` and `predict` call, all no-ops by default."""
+
+from __future__ import annotations
+
+
+class Callback:
+    """Override any hook; `self.model` and `self.params` are set before training starts.
+
+    Batch hooks receive logs whose values may still be device arrays: reading one (`float(v)`)
+    waits for that step, so a callback that reads nothing never slows the loop down.
+    """
+
+    def __init__(self):
+        self.params: dict = {}
+        self._model = None
+
+    def set_params(self, params: dict) -> None:
+        self.params = params
+
+    def set_model(self, model) -> None:
+        self._model = model
+
+    @property
+    def model(self):
+        return self._model
+
+    def on_epoch_begin(self, epoch, logs=None): ...
+    def on_epoch_end(self, epoch, logs=None): ...
+    def on_train_begin(self, logs=None): ...
+    def on_train_end(self, logs=None): ...
+    def on_test_begin(self, logs=None): ...
+    def on_test_end(self, logs=None): ...
+    def on_predict_begin(self, logs=None): ...
+    def on_predict_end(self, logs=None): ...
+    def on_train_batch_begin(self, batch, logs=None): ...
+    def on_train_batch_end(self, batch, logs=None): ...
+    def on_test_batch_begin(self, batch, logs=None): ...
+    def on_test_batch_end(self, batch, logs=None): ...
+    def on_predict_batch_begin(self, batch, logs=None): ...
+    def on_predict_batch_end(self, batch, logs=None): ...
+
+    def on_batch_begin(self, batch, logs=None):
+        """Alias of `on_train_batch_begin`, kept for Keras 2 code."""
+
+    def on_batch_end(self, batch, logs=None):
+        """Alias of `on_train_batch_end`, kept for Keras 2 code."""

@@ -1,0 +1,362 @@
+"""The Layer base class: weights, the call protocol in its three modes, losses, config."""
+
+from __future__ import annotations
+
+import collections
+import inspect
+import re
+import threading
+from typing import Any
+
+from kgraph import config, initializers, regularizers
+from kgraph.ir.types import canonical_dtype, is_float
+from kgraph.keras_tensor import KerasTensor
+from kgraph.tracing import SymbolicTensor, Trace, current_trace
+from kgraph.utils import tree
+from kgraph.variables import Variable, current_state_scope
+
+_uids: collections.Counter = collections.Counter()
+_context = threading.local()
+
+
+def unique_name(base: str) -> str:
+    """Keras' naming: the first "dense", then "dense_1", "dense_2", …"""
+    count = _uids[base]
+    _uids[base] += 1
+    return base if count == 0 else f"{base}_{count}"
+
+
+def snake_case(name: str) -> str:
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+
+
+def _call_stack() -> list:
+    stack = getattr(_context, "stack", None)
+    if stack is None:
+        stack = _context.stack = []
+    return stack
+
+
+class Node:
+    """One call of a layer on KerasTensors: the arguments (with tensors in place) and the outputs."""
+
+    def __init__(self, layer: "Layer", args: tuple, kwargs: dict, outputs):
+        self.layer = layer
+        self.args = args
+        self.kwargs = kwargs
+        self.outputs = outputs
+        self.input_tensors = [x for x in tree.flatten([list(args), kwargs]) if isinstance(x, KerasTensor)]
+
+    @property
+    def parent_nodes(self) -> list["Node"]:
+        return [t._history[0]._inbound_nodes[t._history[1]] for t in self.input_tensors if t._history]
+
+
+class Layer:
+    """Base class of every layer and model.
+
+    Args:
+        trainable: whether the layer's weights are updated by `fit`.
+        dtype: the dtype of weights and computations (default `kgraph.config.floatx()`).
+        name: the layer's name; unique by default ("dense", "dense_1", …).
+        activity_regularizer: a penalty on the layer's outputs, added to the loss.
+    """
+
+    def __init__(self, *, trainable: bool = True, dtype=None, autocast: bool = True, name: str | None = None,
+                 activity_regularizer=None, input_shape=None, input_dim=None, **kwargs):
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}.__init__ got unexpected keyword arguments: {sorted(kwargs)}")
+        object.__setattr__(self, "_layers", [])
+        self.name = name or unique_name(snake_case(type(self).__name__))
+        self._trainable = bool(trainable)
+        self._dtype = canonical_dtype(dtype) if isinstance(dtype, str) or dtype is not None and not isinstance(dtype, dict) else None
+        self.autocast = autocast
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.built = False
+        self._trainable_variables: list[Variable] = []
+        self._non_trainable_variables: list[Variable] = []
+        self._losses: list = []
+        self._inbound_nodes: list[Node] = []
+        self._call_signature = inspect.signature(self.call)
+        self._call_has_training_arg = "training" in self._call_signature.parameters
+        self._build_shapes = input_shape if input_shape is None else (None,) + tuple(input_shape)
+        if input_dim is not None:
+            self._build_shapes = (None, input_dim)
+
+    def __setattr__(self, name: str, value) -> None:
+        layers = self.__dict__.get("_layers")
+        if layers is not None and name != "_layers":
+            for item in value if isinstance(value, (list, tuple)) else [value]:
+                if isinstance(item, Layer) and item is not self and all(item is not l for l in layers):
+                    layers.append(item)
+        object.__setattr__(self, name, value)
+
+    # --- properties ---------------------------------------------------------------------------
+    @property
+    def dtype(self) -> str:
+        return self._dtype or config.floatx()
+
+    @property
+    def compute_dtype(self) -> str:
+        return self.dtype
+
+    @property
+    def variable_dtype(self) -> str:
+        return self.dtype
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        value = bool(value)
+        self._trainable = value
+        for v in self._trainable_variables:
+            v.trainable = value
+        for layer in self._layers:
+            layer.trainable = value
+
+    def _flatten_layers(self, include_self: bool = True) -> list["Layer"]:
+        seen, result = set(), []
+
+        def visit(layer):
+            if id(layer) in seen:
+                return
+            seen.add(id(layer))
+            result.append(layer)
+            for sub in layer._layers:
+                visit(sub)
+
+        visit(self)
+        return result if include_self else result[1:]
+
+    @property
+    def weights(self) -> list[Variable]:
+        """Own trainable, own non-trainable, then each sublayer's weights: Keras' order."""
+        seen, result = set(), []
+        for layer in self._flatten_layers():
+            for v in layer._trainable_variables + layer._non_trainable_variables:
+                if id(v) not in seen:
+                    seen.add(id(v))
+                    result.append(v)
+        return result
+
+    variables = weights
+
+    @property
+    def trainable_weights(self) -> list[Variable]:
+        return [v for v in self.weights if v.trainable] if self.trainable else []
+
+    trainable_variables = trainable_weights
+
+    @property
+    def non_trainable_weights(self) -> list[Variable]:
+        return [v for v in self.weights if not v.trainable] if self.trainable else self.weights
+
+    non_trainable_variables = non_trainable_weights
+
+    def get_weights(self) -> list:
+        import numpy as np
+
+        return [np.asarray(v.numpy()) for v in self.weights]
+
+    def set_weights(self, weights: list) -> None:
+        """Sets weights from arrays in `weights` order; a count or shape mismatch raises before any change."""
+        import numpy as np
+
+        params = self.weights
+        if len(weights) != len(params):
+            raise ValueError(f"Layer {self.name!r}: set_weights expected a list of {len(params)} arrays, got {len(weights)}")
+        arrays = []
+        for v, w in zip(params, weights):
+            w = np.asarray(w)
+            if tuple(w.shape) != v.shape:
+                raise ValueError(f"Layer {self.name!r}: weight {v.path!r} has shape {v.shape}, the provided array has shape {tuple(w.shape)}")
+            arrays.append(w)
+        for v, w in zip(params, arrays):
+            v.assign(w)
+
+    def count_params(self) -> int:
+        import math
+
+        return sum(math.prod(v.shape) for v in self.weights)
+
+    # --- weights --------------------------------------------------------------------------------
+    def add_weight(self, shape=None, initializer=None, dtype=None, trainable: bool = True, autocast: bool = True,
+                   regularizer=None, constraint=None, aggregation="none", overwrite_with_gradient=False, name=None):
+        """Creates a Variable owned by this layer (named `<layer>/<name>`)."""
+        dtype = canonical_dtype(dtype or self.variable_dtype)
+        if initializer is None:
+            initializer = "glorot_uniform" if is_float(dtype) else "zeros"
+        shape = tuple(() if shape is None else shape)
+        if any(d is None or d < 0 for d in shape):
+            raise ValueError(f"Layer {self.name!r}: weight {name!r} needs a fully known shape, got {shape}")
+        variable = Variable(initializers.get(initializer), shape=shape, dtype=dtype, trainable=trainable, name=name)
+        variable.path = f"{self.name}/{variable.name}"
+        variable.regularizer = regularizers.get(regularizer)
+        variable.constraint = constraint
+        (self._trainable_variables if trainable else self._non_trainable_variables).append(variable)
+        if not self.trainable:
+            variable.trainable = False if trainable else variable.trainable
+        return variable
+
+    def add_variable(self, shape, initializer, dtype=None, trainable=True, name=None, **kwargs):
+        return self.add_weight(shape=shape, initializer=initializer, dtype=dtype, trainable=trainable, name=name, **kwargs)
+
+    # --- calling ----------------------------------------------------------------------------------
+    def build(self, input_shape) -> None:
+        self.built = True
+
+    def call(self, *args, **kwargs):
+        raise NotImplementedError(f"Layer {type(self).__name__} does not implement call()")
+
+    def __call__(self, *args, **kwargs):
+        if any(isinstance(x, KerasTensor) for x in tree.flatten([list(args), kwargs])):
+            return self._functional_call(args, kwargs)
+        self._maybe_build(args, kwargs)
+        kwargs = self._resolve_training(kwargs)
+        stack = _call_stack()
+        outermost = not stack
+        if outermost and current_trace() is None:
+            for layer in self._flatten_layers():
+                layer._losses.clear()
+        stack.append(kwargs.get("training", stack[-1] if stack else None))
+        try:
+            trace = current_trace()
+            if trace is not None and trace.root is not self:
+                with trace.name_scope(self.name):
+                    outputs = self.call(*args, **kwargs)
+            else:
+                outputs = self.call(*args, **kwargs)
+        finally:
+            stack.pop()
+        if self.activity_regularizer is not None:
+            from kgraph import ops
+
+            for out in tree.flatten(outputs):
+                if hasattr(out, "shape"):
+                    penalty = self.activity_regularizer(out)
+                    if len(out.shape) > 0:
+                        penalty = ops.divide(penalty, _batch_size(out))
+                    self.add_loss(penalty)
+        return outputs
+
+    def _resolve_training(self, kwargs: dict) -> dict:
+        if not self._call_has_training_arg:
+            return {k: v for k, v in kwargs.items() if k != "training"}
+        training = kwargs.get("training")
+        stack = _call_stack()
+        if training is None and stack:
+            training = stack[-1]
+        if training is None:
+            default = self._call_signature.parameters["training"].default
+            training = None if default is inspect.Parameter.empty else default
+        return {**kwargs, "training": training}
+
+    def _maybe_build(self, args, kwargs) -> None:
+        if self.built:
+            return
+        first = args[0] if args else next(iter(kwargs.values()), None)
+        shapes = tree.map_structure(lambda x: tuple(x.shape) if hasattr(x, "shape") else None, first)
+        self.build(shapes)
+        self.built = True
+
+    def _functional_call(self, args, kwargs):
+        """Called on KerasTensors: build, infer outputs by tracing `call` once, record a Node."""
+        with Trace(f"{self.name}_spec") as trace:
+            mapping = {}
+
+            def to_symbolic(x):
+                if isinstance(x, KerasTensor):
+                    mapping[id(x)] = trace.input(x.ir_type(), x.name or "input")
+                    return mapping[id(x)]
+                return x
+
+            sym_args = tree.map_structure(to_symbolic, list(args))
+            sym_kwargs = tree.map_structure(to_symbolic, kwargs)
+            try:
+                sym_outputs = self(*sym_args, **sym_kwargs)
+            except (ValueError, TypeError) as e:
+                shapes = [x.shape for x in tree.flatten([list(args), kwargs]) if isinstance(x, KerasTensor)]
+                raise type(e)(f"Exception encountered when calling layer {self.name!r} ({type(self).__name__}) "
+                              f"on inputs of shape {shapes if len(shapes) != 1 else shapes[0]}:\n{e}") from None
+        outputs = tree.map_structure(
+            lambda t: KerasTensor.from_ir_type(t.type, name=self.name) if isinstance(t, SymbolicTensor) else t,
+            sym_outputs,
+        )
+        node = Node(self, tuple(args), dict(kwargs), outputs)
+        self._inbound_nodes.append(node)
+        for i, t in enumerate(tree.flatten(outputs)):
+            if isinstance(t, KerasTensor):
+                t._history = (self, len(self._inbound_nodes) - 1, i)
+        return outputs
+
+    # --- losses -----------------------------------------------------------------------------------
+    def add_loss(self, loss) -> None:
+        """Adds a scalar to the training loss; inside a trace it becomes one of the graph's losses."""
+        trace = current_trace()
+        if trace is not None and trace.is_symbolic(loss):
+            trace.add_loss(loss)
+        else:
+            self._losses.append(loss)
+
+    @property
+    def losses(self) -> list:
+        """Losses added in the last call plus weight-regularization penalties, for this layer and its sublayers."""
+        result = []
+        for layer in self._flatten_layers():
+            result.extend(layer._losses)
+        return result + self._regularization_losses()
+
+    def _regularization_losses(self) -> list:
+        result = []
+        for v in self.weights:
+            regularizer = getattr(v, "regularizer", None)
+            if regularizer is not None and v.trainable:
+                result.append(regularizer(v.value))
+        return result
+
+    # --- functional history ------------------------------------------------------------------------
+    def _node_output(self, attr: str):
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer {self.name!r} has never been called and thus has no defined {attr}.")
+        if len(self._inbound_nodes) > 1:
+            raise AttributeError(f"Layer {self.name!r} has been called {len(self._inbound_nodes)} times; its {attr} is ambiguous. Use get_{attr}_at(node_index).")
+        node = self._inbound_nodes[0]
+        if attr == "output":
+            return node.outputs
+        tensors = node.input_tensors
+        return tensors[0] if len(tensors) == 1 else tensors
+
+    @property
+    def input(self):
+        return self._node_output("input")
+
+    @property
+    def output(self):
+        return self._node_output("output")
+
+    # --- config ---------------------------------------------------------------------------------------
+    def get_config(self) -> dict:
+        config_dict = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self.activity_regularizer is not None:
+            config_dict["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
+        return config_dict
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Layer":
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _batch_size(x):
+    """The size of x's first dim as a float scalar, also when it is only known at run time."""
+    from kgraph import ops
+
+    if x.shape[0] is not None:
+        return float(x.shape[0])
+    return ops.sum(ops.ones_like(ops.mean(ops.reshape(x, (None, -1)), axis=1)))

@@ -1,0 +1,36 @@
+"""Wraps a `kgraph.ops` call on KerasTensors as a layer node, so ops compose in the Functional API."""
+
+from __future__ import annotations
+
+from kgraph.keras_tensor import KerasTensor
+from kgraph.layers.layer import Layer
+
+
+class OpLayer(Layer):
+    """One op application in a Functional graph; non-tensor operands are stored as constants."""
+
+    def __init__(self, op: str, attrs: dict, template: list, **kwargs):
+        super().__init__(name=kwargs.pop("name", None) or None, **kwargs)
+        self.op = op
+        self.attrs = attrs
+        self.template = template
+
+    def call(self, *tensors):
+        from kgraph.ops.dispatch import apply
+
+        values = iter(tensors)
+        inputs = [next(values) if slot is _TENSOR else slot for slot in self.template]
+        return apply(self.op, *inputs, **self.attrs)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "op": self.op, "attrs": self.attrs}
+
+
+_TENSOR = object()
+
+
+def apply_symbolic_op(op: str, inputs: list, attrs: dict):
+    tensors = [x for x in inputs if isinstance(x, KerasTensor)]
+    template = [_TENSOR if isinstance(x, KerasTensor) else x for x in inputs]
+    layer = OpLayer(op, attrs, template, name=None)
+    return layer(*tensors)

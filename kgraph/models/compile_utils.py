@@ -1,0 +1,122 @@
+"""What `compile()` turns loss/metrics/loss_weights into: per-output losses and metrics over flat outputs."""
+
+from __future__ import annotations
+
+from kgraph import losses as losses_module
+from kgraph import metrics as metrics_module
+from kgraph import ops
+from kgraph.utils import tree
+
+
+def _per_output(spec, output_names: list[str], what: str) -> list:
+    """Spreads a compile() argument over the outputs: one object for all, a list by position, a dict by name.
+
+    For `metrics`, a flat list applies to every output; only a list of lists (one per output) goes by position.
+    """
+    n = len(output_names)
+    if isinstance(spec, dict):
+        unknown = sorted(set(spec) - set(output_names))
+        if unknown:
+            raise ValueError(f"`{what}` names unknown output(s) {unknown}; the model's outputs are {output_names}")
+        return [spec.get(name) for name in output_names]
+    if not isinstance(spec, (list, tuple)):
+        return [spec] * n
+    if what == "metrics":
+        by_position = n > 1 and len(spec) == n and all(s is None or isinstance(s, (list, tuple)) for s in spec)
+        return list(spec) if by_position else [spec] * n
+    if len(spec) != n:
+        raise ValueError(f"`{what}` has {len(spec)} entries but the model has {n} output(s) {output_names}")
+    return list(spec)
+
+
+def _resolve_accuracy(name: str, loss, output_shape) -> object:
+    """Keras' "accuracy"/"acc": the accuracy matching the loss and the output's shape."""
+    loss_name = getattr(loss, "name", None) or getattr(loss, "__name__", "")
+    if "sparse" in str(loss_name):
+        return metrics_module.SparseCategoricalAccuracy(name=name)
+    if "binary" in str(loss_name) or (output_shape and output_shape[-1] == 1):
+        return metrics_module.BinaryAccuracy(name=name)
+    if "categorical" in str(loss_name):
+        return metrics_module.CategoricalAccuracy(name=name)
+    return metrics_module.SparseCategoricalAccuracy(name=name) if output_shape and output_shape[-1] and output_shape[-1] > 1 \
+        else metrics_module.BinaryAccuracy(name=name)
+
+
+class CompileLoss:
+    """The total training loss: Σ loss_weight_i · loss_i(y_i, y_pred_i, sample_weight_i) over outputs with a loss."""
+
+    def __init__(self, loss, loss_weights, output_names: list[str]):
+        self.output_names = output_names
+        specs = _per_output(loss, output_names, "loss")
+        self.losses = [None if s is None else losses_module.get(s) for s in specs]
+        if loss_weights is None:
+            self.weights = [1.0] * len(output_names)
+        else:
+            weights = _per_output(loss_weights, output_names, "loss_weights")
+            self.weights = [1.0 if w is None else float(w) for w in weights]
+        self.multi = len(output_names) > 1
+        self.trackers = [metrics_module.Mean(name=f"{name}_loss") if self.multi and l is not None else None
+                         for name, l in zip(output_names, self.losses)]
+
+    @property
+    def has_loss(self) -> bool:
+        return any(l is not None for l in self.losses)
+
+    def __call__(self, y_true: list, y_pred: list, sample_weight: list):
+        """Returns (total, per-output values) for flat lists aligned with the outputs."""
+        total, parts = 0.0, []
+        for loss, weight, yt, yp, sw in zip(self.losses, self.weights, y_true, y_pred, sample_weight):
+            if loss is None or yt is None:
+                parts.append(None)
+                continue
+            value = loss(yt, yp, sample_weight=sw)
+            parts.append(value)
+            total = ops.add(total, ops.multiply(weight, value))
+        return total, parts
+
+
+class CompileMetrics:
+    """Per-output metric objects, named as Keras logs them (prefixed by the output name when there are several)."""
+
+    def __init__(self, metrics, weighted_metrics, output_names: list[str], losses: list, output_shapes: list):
+        self.output_names = output_names
+        self.entries: list[tuple[int, object, bool]] = []
+        for spec, weighted in ((metrics, False), (weighted_metrics, True)):
+            if spec is None:
+                continue
+            if not isinstance(spec, (list, tuple, dict)):
+                raise TypeError(f"`{'weighted_metrics' if weighted else 'metrics'}` must be a list or a dict, got {type(spec).__name__}")
+            per_output = _per_output(spec, output_names, "metrics")
+            for i, items in enumerate(per_output):
+                for item in tree.flatten(items if isinstance(items, (list, tuple)) else [items]):
+                    if item is None:
+                        continue
+                    self.entries.append((i, self._build(item, losses[i], output_shapes[i]), weighted))
+        self.log_names = self._log_names()
+
+    def _log_names(self) -> list[str]:
+        """Keras' log keys: `<output>_<metric>` with several outputs; repeats get `_1`, `_2`, or `weighted_`."""
+        seen: dict[str, int] = {}
+        names = []
+        prefix = (lambda i: f"{self.output_names[i]}_") if len(self.output_names) > 1 else (lambda i: "")
+        for i, metric, weighted in self.entries:
+            name = prefix(i) + metric.name
+            if name in seen and weighted:
+                name = prefix(i) + "weighted_" + metric.name
+            if name in seen:
+                seen[name] += 1
+                name = f"{name}_{seen[name] - 1}"
+            else:
+                seen[name] = 1
+            names.append(name)
+        return names
+
+    @staticmethod
+    def _build(item, loss, output_shape):
+        if isinstance(item, str) and item in ("accuracy", "acc"):
+            return _resolve_accuracy(item, loss, output_shape)
+        return metrics_module.get(item)
+
+    @property
+    def metrics(self) -> list:
+        return [m for _, m, _ in self.entries]

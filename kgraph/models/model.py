@@ -1,0 +1,54 @@
+"""Model: a Layer that trains. `Model(inputs, outputs)` makes a Functional model; subclasses define `call`."""
+
+from __future__ import annotations
+
+from kgraph.layers.layer import Layer, unique_name
+from kgraph.models.trainer import Trainer
+
+
+class Model(Trainer, Layer):
+    """A layer with `compile`, `fit`, `evaluate`, `predict`, `summary` and weight access.
+
+    `Model(inputs=..., outputs=...)` builds a Functional model from KerasTensors; subclassing `Model`
+    and writing `call(self, inputs, training=None)` defines a model in Python.
+    """
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model and (len(args) >= 2 or "inputs" in kwargs and "outputs" in kwargs):
+            from kgraph.models.functional import Functional
+
+            return Functional.__new__(Functional)
+        return super().__new__(cls)
+
+    def __init__(self, *args, name=None, trainable=True, dtype=None, **kwargs):
+        if type(self) is Model and args:
+            raise TypeError("Model(...) takes inputs and outputs: Model(inputs=keras.Input(...), outputs=...)")
+        Layer.__init__(self, name=name or unique_name(type(self).__name__.lower() if type(self) is not Model else "model"),
+                       trainable=trainable, dtype=dtype, **kwargs)
+        Trainer.__init__(self)
+
+    @property
+    def layers(self) -> list[Layer]:
+        return list(self._layers)
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """The layer called `name`, or at position `index` in `model.layers`."""
+        if (name is None) == (index is None):
+            raise ValueError("get_layer: provide exactly one of `name` or `index`")
+        layers = self.layers
+        if index is not None:
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(f"get_layer: index {index} is out of range; the model has {len(layers)} layers")
+            return layers[index]
+        for layer in layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No such layer: {name!r}. Existing layers are: {[l.name for l in layers]}.")
+
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False, show_trainable=False,
+                layer_range=None) -> None:
+        """Prints the layers with output shapes and parameter counts, as Keras does."""
+        from kgraph.models.summary import format_summary
+
+        text = format_summary(self, line_length=line_length, show_trainable=show_trainable)
+        (print_fn or print)(text)

@@ -1,0 +1,518 @@
+"""compile / fit / evaluate / predict: the model side of training, driving compiled steps from the runtime."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from kgraph import metrics as metrics_module
+from kgraph import random as kg_random
+from kgraph.callbacks import CallbackList
+from kgraph.models.compile_utils import CompileLoss, CompileMetrics
+from kgraph.models.graph_builder import Program, input_specs_from_data, input_specs_from_model, trace_model
+from kgraph.runtime.data_adapter import ArrayDataAdapter, split_for_validation
+from kgraph.runtime.steps import StepExecutables
+from kgraph.utils import tree
+
+
+def _float_logs(logs: dict) -> dict:
+    return {k: float(np.asarray(v)) for k, v in logs.items()}
+
+
+class Trainer:
+    """Mixin of Model: compiled training, evaluation and prediction over device-resident state."""
+
+    def __init__(self):
+        self.compiled = False
+        self.optimizer = None
+        self.stop_training = False
+        self.history = None
+        self._compile_args = None
+        self._programs: dict = {}
+        self._executables: dict = {}
+        self._rng_key = None
+
+    # --- compile ------------------------------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
+                run_eagerly=False, steps_per_execution=1, jit_compile="auto", auto_scale_loss=True) -> None:
+        """Configures training.
+
+        Args:
+            optimizer: an optimizer name ("rmsprop", "adam", …) or instance.
+            loss: a loss name, function or instance; a list or dict of them for several outputs.
+            loss_weights: scalars weighting each output's loss in the total.
+            metrics: metric names, functions or instances (a list, or per output as a list/dict).
+            weighted_metrics: metrics that also take `sample_weight`/`class_weight` into account.
+            steps_per_execution: batches fused into one compiled call (callbacks see every N-th batch).
+            jit_compile: accepted for Keras compatibility; kgraph always compiles with XLA.
+        """
+        from kgraph import optimizers
+
+        if not isinstance(steps_per_execution, (int, np.integer)) or steps_per_execution < 1:
+            raise ValueError(f"`steps_per_execution` must be a positive integer, got {steps_per_execution!r}")
+        self.optimizer = optimizers.get(optimizer)
+        if loss is not None:
+            for item in tree.flatten(loss if isinstance(loss, (list, tuple, dict)) else [loss]):
+                if item is not None:
+                    from kgraph import losses
+
+                    losses.get(item)
+        self._compile_args = dict(loss=loss, loss_weights=loss_weights, metrics=metrics, weighted_metrics=weighted_metrics)
+        self.steps_per_execution = int(steps_per_execution)
+        self.run_eagerly = run_eagerly
+        self.jit_compile = jit_compile
+        self.compiled = True
+        self._compiled_loss = None
+        self._compiled_metrics = None
+        self._loss_tracker = metrics_module.Mean(name="loss")
+        self._trainable_snapshot = [v for v in self.trainable_weights] if self.built else None
+        self._executables = {}
+        self._programs = {}
+
+    def _assert_compiled(self, method: str) -> None:
+        if not self.compiled:
+            raise ValueError(f"You must call `compile()` before using the model in `{method}()`.")
+
+    # --- programs ------------------------------------------------------------------------------------
+    def _specs(self, x_arrays: list):
+        specs = input_specs_from_model(self)
+        return specs if specs is not None else input_specs_from_data(x_arrays)
+
+    def _program(self, training: bool, x_arrays: list) -> Program:
+        key = (training, tuple((a.dtype.str, a.shape[1:]) for a in x_arrays) if input_specs_from_model(self) is None else None)
+        program = self._programs.get(key)
+        if program is None:
+            specs = self._specs(x_arrays)
+            structure = [s.name for s in specs] if len(specs) > 1 else None
+            program = self._programs[key] = trace_model(self, specs, training, structure)
+        return program
+
+    def _output_names(self, program: Program) -> list[str]:
+        names = getattr(self, "output_names", None)
+        count = len(program.graph.outputs)
+        if names and len(names) == count:
+            structure = getattr(self, "_output_structure", None)
+            if isinstance(structure, dict):
+                return sorted(structure)
+            return list(names)
+        return [f"output_{i}" for i in range(count)] if count > 1 else [self.name + "_output"]
+
+    def _finalize_compile(self, program: Program) -> None:
+        if self._compiled_loss is not None:
+            return
+        names = self._output_names(program)
+        args = self._compile_args
+        self._compiled_loss = CompileLoss(args["loss"], args["loss_weights"], names)
+        shapes = [v.type.keras_shape() for v in program.graph.outputs]
+        self._compiled_metrics = CompileMetrics(args["metrics"], args["weighted_metrics"], names,
+                                                self._compiled_loss.losses, shapes)
+        if self._trainable_snapshot is None:
+            self._trainable_snapshot = [v for v in self.trainable_weights]
+
+    @property
+    def metrics(self) -> list:
+        """The metric objects whose results appear in the logs: the loss tracker first."""
+        if not self.compiled:
+            return []
+        result = [self._loss_tracker]
+        if self._compiled_loss is not None:
+            result += [t for t in self._compiled_loss.trackers if t is not None]
+            result += self._compiled_metrics.metrics
+        return result
+
+    @property
+    def metrics_names(self) -> list[str]:
+        """The keys of the logs, in order: "loss", per-output losses, then the compiled metrics."""
+        if not self.compiled:
+            return []
+        names = ["loss"]
+        if self._compiled_loss is not None:
+            names += [t.name for t in self._compiled_loss.trackers if t is not None]
+            names += self._compiled_metrics.log_names
+        return names
+
+    def reset_metrics(self) -> None:
+        for m in self.metrics:
+            m.reset_state()
+
+    # --- state ---------------------------------------------------------------------------------------
+    def _partition(self):
+        snapshot = {id(v) for v in self._trainable_snapshot}
+        weights = self.weights
+        return [v for v in weights if id(v) in snapshot], [v for v in weights if id(v) not in snapshot]
+
+    def _param_index(self, program: Program, trainable: list, frozen: list) -> dict:
+        position = {id(v): ("t", i) for i, v in enumerate(trainable)}
+        position.update({id(v): ("n", i) for i, v in enumerate(frozen)})
+        return {name: position[id(var)] for name, var in program.variables.items()}
+
+    # --- x / y / sample_weight ------------------------------------------------------------------------
+    def _flatten_x(self, x) -> list:
+        names = getattr(self, "input_names", None) or []
+        if isinstance(x, dict):
+            if not names:
+                raise ValueError(f"Model {self.name!r} has no named inputs to match the dict keys {sorted(x)} against")
+            missing = [n for n in names if n not in x]
+            if missing:
+                raise KeyError(f"Model {self.name!r}: input dict is missing key(s) {missing}; expected keys {names}, got {sorted(x)}")
+            unknown = sorted(set(x) - set(names))
+            if unknown:
+                raise ValueError(f"Model {self.name!r}: input dict has unknown key(s) {unknown}; expected keys {names}")
+            return [x[n] for n in names]
+        if isinstance(x, (list, tuple)) and x and all(hasattr(v, "shape") for v in x):
+            if names and len(x) != len(names):
+                raise ValueError(f"Model {self.name!r} expects {len(names)} input(s) {names}, got a list of {len(x)} arrays")
+            return list(x)
+        return [x]
+
+    def _flatten_y(self, y, names: list[str]) -> list | None:
+        if y is None:
+            return None
+        if isinstance(y, dict):
+            unknown = sorted(set(y) - set(names))
+            if unknown:
+                raise ValueError(f"Model {self.name!r}: target dict has unknown key(s) {unknown}; the outputs are {names}")
+            return [y.get(n) for n in names]
+        if isinstance(y, (list, tuple)) and len(names) > 1:
+            if len(y) != len(names):
+                raise ValueError(f"Model {self.name!r} has {len(names)} outputs {names}, got {len(y)} target arrays")
+            return list(y)
+        return [y]
+
+    def _flatten_sample_weight(self, sample_weight, names: list[str]):
+        if sample_weight is None:
+            return None
+        if isinstance(sample_weight, dict):
+            return [sample_weight.get(n) for n in names]
+        if isinstance(sample_weight, (list, tuple)) and len(names) > 1 and len(sample_weight) == len(names):
+            return list(sample_weight)
+        return [sample_weight] * len(names)
+
+    def _check_inputs(self, arrays: list) -> list:
+        """Checks arrays against the model's Input specs; rank off by one with a size-1 dim is adjusted as Keras does."""
+        specs = input_specs_from_model(self)
+        if specs is None:
+            return arrays
+        result = []
+        for spec, a in zip(specs, arrays):
+            expected = spec.type.keras_shape()
+            if a.ndim == len(expected) - 1 and expected[-1] == 1:
+                a = a[..., None]
+            elif a.ndim == len(expected) + 1 and a.shape[-1] == 1:
+                a = a[..., 0]
+            compatible = a.ndim == len(expected) and all(e is None or e == d for e, d in zip(expected, a.shape))
+            if not compatible:
+                raise ValueError(f"Input {spec.name!r} of model {self.name!r} is incompatible with the data: "
+                                 f"expected shape={expected}, found shape={tuple(a.shape)}")
+            result.append(a)
+        return result
+
+    def _adapter(self, x, y, sample_weight, batch_size, steps, shuffle, class_weight=None, program_names=None):
+        x_list = self._flatten_x(x)
+        names = program_names
+        y_list = self._flatten_y(y, names) if names else ([y] if y is not None else None)
+        sw_list = self._flatten_sample_weight(sample_weight, names) if names else ([sample_weight] if sample_weight is not None else None)
+        adapter = ArrayDataAdapter(x_list, y_list, sw_list, batch_size=batch_size, steps=steps, shuffle=shuffle,
+                                   class_weight=class_weight, seed=kg_random.next_seed())
+        x_host = self._check_inputs(adapter.host[0])
+        if any(a is not b for a, b in zip(x_host, adapter.host[0])):
+            adapter.host = (x_host,) + adapter.host[1:]
+            adapter.device = jax.device_put(adapter.host)
+        return adapter
+
+    def _prepare(self, x, training: bool):
+        """The program for x's input signature, after checking x against the model's inputs."""
+        x_list = [np.asarray(a) if not hasattr(a, "shape") else a for a in self._flatten_x(x)]
+        from kgraph.runtime.data_adapter import standardize
+
+        x_list = self._check_inputs(standardize(x_list, "x"))
+        return self._program(training, x_list)
+
+    # --- step bodies -----------------------------------------------------------------------------------
+    def _forward(self, program: Program, index: dict, trainable, frozen, x, rng):
+        params = {name: (trainable if kind == "t" else frozen)[i] for name, (kind, i) in index.items()}
+        x = [xi.astype(v.dtype) for xi, v in zip(x, program.graph.inputs)]
+        outputs, losses, updates = program.fn(params, x, rng)
+        return outputs, losses, updates
+
+    def _total_loss(self, y, outputs, sample_weight, losses):
+        """The compiled losses plus the graph's added losses; also returns per-output parts and aligned y/sw."""
+        n = len(outputs)
+        y = list(y) if y is not None else [None] * n
+        sw = list(sample_weight) if sample_weight is not None else [None] * n
+        total, parts = self._compiled_loss(y, outputs, sw)
+        for extra in losses:
+            total = total + extra
+        total = jnp.asarray(total, dtype="float32")
+        return total, parts, y, sw
+
+    def _update_metrics(self, metric_state, total, parts, y, outputs, sw, batch_size):
+        new_state = []
+        metrics = self.metrics
+        m_iter = iter(zip(metrics, metric_state))
+        tracker, vars_ = next(m_iter)
+        new_state.append(tracker.stateless_update_state(vars_, total, sample_weight=batch_size))
+        for tracker, part in zip(self._compiled_loss.trackers, parts):
+            if tracker is not None:
+                _, vars_ = next(m_iter)
+                new_state.append(tracker.stateless_update_state(vars_, part, sample_weight=batch_size))
+        for i, metric, weighted in self._compiled_metrics.entries:
+            _, vars_ = next(m_iter)
+            if y[i] is None:
+                new_state.append(vars_)
+                continue
+            new_state.append(metric.stateless_update_state(vars_, y[i], outputs[i], sample_weight=sw[i] if weighted else None))
+        logs = {name: m.stateless_result(s) for name, m, s in zip(self.metrics_names, metrics, new_state)}
+        return new_state, logs
+
+    def _train_body(self, program: Program, index: dict):
+        optimizer = self.optimizer
+
+        def body(state, batch):
+            x, y, sw = batch
+            rng, step_rng = jax.random.split(state["rng"])
+            batch_size = x[0].shape[0]
+
+            def loss_fn(trainable):
+                outputs, losses, updates = self._forward(program, index, trainable, state["non_trainable"], x, step_rng)
+                total, parts, y_l, sw_l = self._total_loss(y, outputs, sw, losses)
+                return total, (outputs, updates, parts, y_l, sw_l)
+
+            (total, (outputs, updates, parts, y_l, sw_l)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["trainable"])
+            trainable, opt_state = optimizer.stateless_apply(state["optimizer"], grads, state["trainable"])
+            frozen = list(state["non_trainable"])
+            for name, value in updates.items():
+                kind, i = index[name]
+                if kind == "n":
+                    frozen[i] = value
+            metric_state, logs = self._update_metrics(state["metrics"], total, parts, y_l, outputs, sw_l, batch_size)
+            return {"trainable": trainable, "non_trainable": frozen, "optimizer": opt_state,
+                    "metrics": metric_state, "rng": rng}, logs
+
+        return body
+
+    def _test_body(self, program: Program, index: dict):
+        def body(state, batch):
+            x, y, sw = batch
+            outputs, losses, _ = self._forward(program, index, state["trainable"], state["non_trainable"], x, None)
+            total, parts, y_l, sw_l = self._total_loss(y, outputs, sw, losses)
+            metric_state, logs = self._update_metrics(state["metrics"], total, parts, y_l, outputs, sw_l, x[0].shape[0])
+            return {**state, "metrics": metric_state}, logs
+
+        return body
+
+    def _predict_body(self, program: Program, index: dict):
+        def body(state, batch):
+            x, _, _ = batch
+            outputs, _, _ = self._forward(program, index, state["trainable"], state["non_trainable"], x, None)
+            return state, outputs
+
+        return body
+
+    def _executable(self, kind: str, program: Program, index: dict) -> StepExecutables:
+        key = (kind, id(program))
+        if key not in self._executables:
+            body = {"train": self._train_body, "test": self._test_body, "predict": self._predict_body}[kind](program, index)
+            self._executables[key] = StepExecutables(body, donate=kind == "train", stack_outputs=kind == "predict")
+        return self._executables[key]
+
+    # --- state transfer ----------------------------------------------------------------------------------
+    def _metric_state(self, reset: bool) -> list:
+        return [m.stateless_reset_state() if reset else [v.value for v in m.variables] for m in self.metrics]
+
+    def _write_metric_state(self, metric_state) -> None:
+        for m, values in zip(self.metrics, metric_state):
+            for v, value in zip(m.variables, values):
+                v.assign(value)
+
+    def _train_state(self, trainable, frozen, reset_metrics: bool) -> dict:
+        copy = lambda a: jnp.array(a, copy=True)  # noqa: E731  (donated buffers must not be the Variables' own)
+        if self.optimizer.state is None:
+            self.optimizer.build([v.value for v in trainable])
+        if self._rng_key is None:
+            self._rng_key = kg_random.key()
+        return {
+            "trainable": [copy(v.value) for v in trainable],
+            "non_trainable": [copy(v.value) for v in frozen],
+            "optimizer": jax.tree_util.tree_map(copy, self.optimizer.state),
+            "metrics": jax.tree_util.tree_map(copy, self._metric_state(reset_metrics)),
+            "rng": copy(self._rng_key),
+        }
+
+    def _write_train_state(self, state: dict, trainable, frozen) -> None:
+        for v, value in zip(trainable, state["trainable"]):
+            v.assign(value)
+        for v, value in zip(frozen, state["non_trainable"]):
+            v.assign(value)
+        self.optimizer.state = state["optimizer"]
+        self._write_metric_state(state["metrics"])
+        self._rng_key = state["rng"]
+
+    # --- fit -----------------------------------------------------------------------------------------------
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
+            validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
+            steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1):
+        """Trains for `epochs` epochs over `x`/`y` and returns the History."""
+        self._assert_compiled("fit")
+        if x is None:
+            raise ValueError("fit() needs training data `x`")
+        if validation_split and validation_data is None:
+            x_flat = self._flatten_x(x)
+            (x_flat, y, sample_weight), (vx, vy, vsw) = split_for_validation((x_flat, y, sample_weight), validation_split)
+            x = x_flat if len(x_flat) > 1 else x_flat[0]
+            validation_data = (vx if len(vx) > 1 else vx[0], vy, vsw)
+        program = self._prepare(x, training=True)
+        self._finalize_compile(program)
+        names = self._output_names(program)
+        adapter = self._adapter(x, y, sample_weight, batch_size, steps_per_epoch, shuffle, class_weight, names)
+        if not self._compiled_loss.has_loss and not program.graph.losses:
+            raise ValueError("No loss to compute. Provide a `loss` argument in `compile()` or add losses with `add_loss`.")
+        val_adapter = None
+        if validation_data is not None:
+            vx, vy, vsw = self._unpack_validation(validation_data)
+            val_adapter = self._adapter(vx, vy, vsw, validation_batch_size or batch_size, validation_steps, False,
+                                        program_names=names)
+        trainable, frozen = self._partition()
+        index = self._param_index(program, trainable, frozen)
+        run = self._executable("train", program, index)
+        verbose = 1 if verbose == "auto" else verbose
+        callback_list = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
+                                     verbose=verbose, epochs=epochs, steps=adapter.num_batches)
+        self.stop_training = False
+        callback_list.on_train_begin()
+        epoch_logs: dict = {}
+        for epoch in range(initial_epoch, epochs):
+            state = self._train_state(trainable, frozen, reset_metrics=True)
+            callback_list.on_epoch_begin(epoch)
+            perm, plan = adapter.epoch(self.steps_per_execution)
+            logs = {}
+            for step, start, size, fused in plan:
+                callback_list.on_train_batch_begin(step)
+                state, logs = run(state, adapter.device, perm, start, size, fused)
+                callback_list.on_train_batch_end(step + fused - 1, logs)
+                if self.stop_training:
+                    break
+            self._write_train_state(state, trainable, frozen)
+            epoch_logs = _float_logs(logs)
+            if val_adapter is not None and self._should_validate(epoch, validation_freq):
+                val_logs = self._run_evaluate(val_adapter, callback_list, program_names=names)
+                epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            callback_list.on_epoch_end(epoch, epoch_logs)
+            if self.stop_training:
+                break
+        callback_list.on_train_end(epoch_logs)
+        return self.history
+
+    @staticmethod
+    def _should_validate(epoch: int, freq) -> bool:
+        if isinstance(freq, int):
+            return (epoch + 1) % freq == 0
+        return epoch + 1 in freq
+
+    @staticmethod
+    def _unpack_validation(data):
+        if not isinstance(data, (list, tuple)) or len(data) not in (2, 3):
+            raise ValueError(f"`validation_data` must be a tuple (x_val, y_val) or (x_val, y_val, val_sample_weight), "
+                             f"got {type(data).__name__} of length {len(data) if hasattr(data, '__len__') else '?'}")
+        return (data[0], data[1], data[2] if len(data) == 3 else None)
+
+    # --- evaluate -------------------------------------------------------------------------------------------
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
+                 callbacks=None, return_dict=False):
+        """Returns the loss and metric values on `x`/`y` (a scalar, a list in `metrics_names` order, or a dict)."""
+        self._assert_compiled("evaluate")
+        program = self._prepare(x, training=False)
+        self._finalize_compile(program)
+        names = self._output_names(program)
+        adapter = self._adapter(x, y, sample_weight, batch_size, steps, False, program_names=names)
+        verbose = 1 if verbose == "auto" else verbose
+        callback_list = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
+                                     steps=adapter.num_batches)
+        logs = self._run_evaluate(adapter, callback_list, program_names=names)
+        return self._format_logs(logs, return_dict)
+
+    def _run_evaluate(self, adapter, callback_list, program_names) -> dict:
+        program = self._program(False, adapter.host[0])
+        trainable, frozen = self._partition()
+        index = self._param_index(program, trainable, frozen)
+        run = self._executable("test", program, index)
+        state = {"trainable": [v.value for v in trainable], "non_trainable": [v.value for v in frozen],
+                 "metrics": self._metric_state(reset=True)}
+        callback_list.on_test_begin()
+        perm, plan = adapter.epoch(self.steps_per_execution)
+        logs = {}
+        for step, start, size, fused in plan:
+            callback_list.on_test_batch_begin(step)
+            state, logs = run(state, adapter.device, perm, start, size, fused)
+            callback_list.on_test_batch_end(step + fused - 1, logs)
+        self._write_metric_state(state["metrics"])
+        logs = _float_logs(logs)
+        callback_list.on_test_end(logs)
+        return logs
+
+    # --- predict ----------------------------------------------------------------------------------------------
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """Runs the model in inference mode over `x` in batches; returns NumPy arrays shaped like the outputs."""
+        program = self._prepare(x, training=False)
+        adapter = self._adapter(x, None, None, batch_size, steps, False)
+        trainable, frozen = self._partition_for_inference()
+        index = self._param_index(program, trainable, frozen)
+        run = self._executable("predict", program, index)
+        state = {"trainable": [v.value for v in trainable], "non_trainable": [v.value for v in frozen]}
+        verbose = 1 if verbose == "auto" else verbose
+        callback_list = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
+                                     steps=adapter.num_batches)
+        callback_list.on_predict_begin()
+        perm, plan = adapter.epoch(getattr(self, "steps_per_execution", 1))
+        chunks = []
+        for step, start, size, fused in plan:
+            callback_list.on_predict_batch_begin(step)
+            state, outputs = run(state, adapter.device, perm, start, size, fused)
+            if fused > 1:
+                outputs = [o.reshape((-1,) + o.shape[2:]) for o in outputs]
+            chunks.append(outputs)
+            callback_list.on_predict_batch_end(step + fused - 1, {"outputs": outputs})
+        flat = [np.concatenate([np.asarray(c[i]) for c in chunks]) for i in range(len(program.graph.outputs))]
+        callback_list.on_predict_end()
+        return tree.pack_like(program.output_structure, flat)
+
+    def _partition_for_inference(self):
+        if self.compiled and getattr(self, "_trainable_snapshot", None) is not None:
+            return self._partition()
+        return self.weights, []
+
+    # --- single batches ------------------------------------------------------------------------------------------
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+        """One gradient step on one batch; metrics keep accumulating until `reset_metrics()`."""
+        self._assert_compiled("train_on_batch")
+        program = self._prepare(x, training=True)
+        self._finalize_compile(program)
+        names = self._output_names(program)
+        adapter = self._adapter(x, y, sample_weight, None, None, False, class_weight, names)
+        trainable, frozen = self._partition()
+        run = self._executable("train", program, self._param_index(program, trainable, frozen))
+        state = self._train_state(trainable, frozen, reset_metrics=False)
+        state, logs = run(state, adapter.device, jnp.arange(adapter.size, dtype=jnp.int32), 0, adapter.size, 1)
+        self._write_train_state(state, trainable, frozen)
+        return self._format_logs(_float_logs(logs), return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        self._assert_compiled("test_on_batch")
+        program = self._prepare(x, training=False)
+        self._finalize_compile(program)
+        names = self._output_names(program)
+        adapter = self._adapter(x, y, sample_weight, None, None, False, program_names=names)
+        adapter.batch_size, adapter.num_batches = adapter.size, 1
+        logs = self._run_evaluate(adapter, CallbackList(model=self), program_names=names)
+        return self._format_logs(logs, return_dict)
+
+    def predict_on_batch(self, x):
+        return self.predict(x, batch_size=len(self._flatten_x(x)[0]), verbose=0)
+
+    def _format_logs(self, logs: dict, return_dict: bool):
+        """Logs as a dict (sorted keys, as JAX-backed Keras returns them) or a list in `metrics_names` order."""
+        if return_dict:
+            return logs
+        values = [logs[name] for name in self.metrics_names]
+        return values[0] if len(values) == 1 else values

@@ -1,0 +1,13 @@
+"""`kgraph.ops`: NumPy-shaped tensor ops that record IR on symbolic tensors and run eagerly on arrays."""
+
+from kgraph.ops.nn import (
+    erf, gelu, log_softmax, one_hot, relu, relu6, sigmoid, silu, softmax, softplus, softsign, swish,
+)
+from kgraph.ops.numpy import (
+    abs, absolute, add, amax, amin, argmax, argmin, cast, ceil, clip, concatenate, convert_to_numpy,
+    convert_to_tensor, cos, divide, divide_no_nan, dot, equal, exp, expand_dims, expm1, floor, floor_divide,
+    full_like, greater, greater_equal, less, less_equal, log, log1p, logical_and, logical_not, logical_or,
+    logsumexp, matmul, max, maximum, mean, min, minimum, mod, multiply, ndim, negative, not_equal,
+    ones_like, power, prod, reciprocal, reshape, round, rsqrt, shape, sign, sin, size, sqrt, square,
+    squeeze, std, stop_gradient, subtract, sum, tanh, transpose, true_divide, var, where, zeros_like,
+)

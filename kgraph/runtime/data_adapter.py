@@ -1,0 +1,141 @@
+"""Data adapters: turn what the user passes to fit/evaluate/predict into batches for the compiled step.
+
+NumPy inputs are validated once, moved to the device once, and batched on the device by index, so a
+step never waits on a host copy. (The training-API issue adds generators, PyDataset, torch and tf.data.)
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from kgraph.utils import tree
+
+
+def _as_array(x, role: str) -> np.ndarray:
+    try:
+        array = np.asarray(x)
+    except Exception as e:
+        raise TypeError(f"`{role}` must be a NumPy array (or a list/dict of them); could not convert {type(x).__name__}: {e}") from None
+    if array.dtype == object or array.dtype.kind in "USV":
+        raise TypeError(f"`{role}` must hold numbers, got an array of dtype {array.dtype} (shape {array.shape})")
+    if array.ndim == 0:
+        raise ValueError(f"`{role}` must have a batch dimension, got a scalar")
+    if array.dtype == np.float64:
+        return array.astype(np.float32)
+    if array.dtype in (np.int64, np.uint64):
+        return array.astype(np.int32)
+    return array
+
+
+def standardize(data, role: str):
+    """Validates a nested structure of arrays and converts each leaf to a device-friendly NumPy array."""
+    if data is None:
+        return None
+    if isinstance(data, dict):
+        return {k: _as_array(v, f"{role}['{k}']") for k, v in data.items()}
+    if isinstance(data, (list, tuple)) and data and all(v is None or hasattr(v, "shape") for v in data):
+        return [None if v is None else _as_array(v, role if len(data) == 1 else f"{role}[{i}]") for i, v in enumerate(data)]
+    return _as_array(data, role)
+
+
+def num_samples(data: dict) -> int:
+    """The shared first-dim size of every array in `data` (roles → structures), or a ValueError listing them."""
+    sizes = {role: [int(a.shape[0]) for a in tree.flatten(value)] for role, value in data.items() if value is not None}
+    distinct = {s for v in sizes.values() for s in v}
+    if len(distinct) > 1:
+        detail = " ".join(f"'{role}' sizes: {', '.join(map(str, s))}" for role, s in sizes.items())
+        raise ValueError(f"Data cardinality is ambiguous. Make sure all arrays contain the same number of samples. {detail}")
+    if not distinct:
+        raise ValueError("No data provided: `x` is None")
+    return distinct.pop()
+
+
+def class_weights_to_sample_weights(y: np.ndarray, class_weight: dict) -> np.ndarray:
+    """Per-sample weights from a `{class: weight}` dict, for sparse or one-hot targets."""
+    labels = np.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(len(y), -1)[:, 0]
+    labels = labels.astype(np.int64)
+    lookup = np.ones(int(max(labels.max(initial=0), max(class_weight, default=0))) + 1, np.float32)
+    for cls, weight in class_weight.items():
+        if not isinstance(cls, (int, np.integer)) or cls < 0:
+            raise ValueError(f"`class_weight` keys must be non-negative class indices, got {cls!r}")
+        lookup[cls] = weight
+    return lookup[labels]
+
+
+def split_for_validation(arrays: tuple, validation_split: float) -> tuple[tuple, tuple]:
+    """Keras' `validation_split`: the last fraction of the samples, taken before any shuffling."""
+    if not 0.0 < validation_split < 1.0:
+        raise ValueError(f"`validation_split` must be between 0 and 1 (exclusive), got {validation_split}")
+    n = num_samples({"x": arrays[0], "y": arrays[1], "sample_weight": arrays[2]})
+    split_at = int(math.floor(n * (1.0 - validation_split)))
+    if split_at == 0 or split_at == n:
+        raise ValueError(f"`validation_split`={validation_split} leaves no samples for training or validation ({n} samples)")
+    head = tuple(tree.map_structure(lambda a: a[:split_at], part) if part is not None else None for part in arrays)
+    tail = tuple(tree.map_structure(lambda a: a[split_at:], part) if part is not None else None for part in arrays)
+    return head, tail
+
+
+class ArrayDataAdapter:
+    """Batches in-memory arrays on the device: each epoch uploads one index permutation, nothing per step.
+
+    Args:
+        x, y, sample_weight: arrays, or lists/dicts of arrays, sharing their first dim.
+        batch_size: samples per batch (default 32); the last batch may be smaller.
+        steps: batches per epoch (default: enough to see every sample once).
+        shuffle: reshuffle the samples every epoch.
+        class_weight: `{class_index: weight}`, turned into sample weights.
+    """
+
+    def __init__(self, x, y=None, sample_weight=None, batch_size=None, steps=None, shuffle=False,
+                 class_weight=None, seed: int = 0):
+        x = standardize(x, "x")
+        y = standardize(y, "y")
+        sample_weight = standardize(sample_weight, "sample_weight")
+        self.size = num_samples({"x": x, "y": y, "sample_weight": sample_weight})
+        if class_weight is not None:
+            if y is None or not isinstance(y, np.ndarray):
+                raise ValueError("`class_weight` needs a single array of targets `y`")
+            if not isinstance(class_weight, dict):
+                raise TypeError(f"`class_weight` must be a dict {{class_index: weight}}, got {type(class_weight).__name__}")
+            cw = class_weights_to_sample_weights(y, class_weight)
+            sample_weight = cw if sample_weight is None else sample_weight * cw
+        if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size <= 0):
+            raise ValueError(f"`batch_size` must be a positive integer, got {batch_size!r}")
+        self.batch_size = int(batch_size or 32)
+        self.batch_size = min(self.batch_size, self.size)
+        self.num_batches = int(steps) if steps is not None else math.ceil(self.size / self.batch_size)
+        if self.num_batches <= 0:
+            raise ValueError(f"`steps` must be a positive integer, got {steps!r}")
+        self.shuffle = shuffle
+        self.host = (x, y, sample_weight)
+        self.device = jax.device_put(self.host)
+        self._rng = np.random.default_rng(seed)
+
+    def epoch(self, steps_per_execution: int = 1):
+        """The permutation for this epoch and its plan: (first batch index, batch size, batches fused)."""
+        if self.shuffle:
+            perm = self._rng.permutation(self.size).astype(np.int32)
+        else:
+            perm = np.arange(self.size, dtype=np.int32)
+        plan = []
+        step = 0
+        while step < self.num_batches:
+            start = (step * self.batch_size) % self.size
+            size = min(self.batch_size, self.size - start)
+            fused = 1
+            if size == self.batch_size and steps_per_execution > 1:
+                full_left = (self.size - start) // self.batch_size
+                fused = max(1, min(steps_per_execution, self.num_batches - step, full_left))
+            plan.append((step, start, size, fused))
+            step += fused
+        return jnp.asarray(perm), plan
+
+
+def fetch(data, perm, start, size: int):
+    """Gathers one batch from device-resident arrays (inside the compiled step)."""
+    idx = jax.lax.dynamic_slice_in_dim(perm, start, size)
+    return jax.tree_util.tree_map(lambda a: jnp.take(a, idx, axis=0), data)

@@ -1,0 +1,11 @@
+"""`kgraph.utils`: seeds and helpers users reach for."""
+
+from kgraph.random import set_seed
+
+
+def set_random_seed(seed: int) -> None:
+    """Seeds Python, NumPy and kgraph's own generator so CPU runs repeat exactly (weights, dropout, shuffling)."""
+    set_seed(seed)
+
+
+__all__ = ["set_random_seed"]

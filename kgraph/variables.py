@@ -1,0 +1,145 @@
+"""Variables: named, device-resident arrays whose reads and writes follow the active scope.
+
+Outside any scope a Variable holds a concrete array. Inside a `StateScope` (a compiled step) reads and
+writes go to the scope's functional state. Inside a graph trace, reads become graph parameters and
+writes become state updates. This is what lets one piece of layer or metric code serve all three.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+
+from kgraph import config
+from kgraph.ir.types import canonical_dtype
+from kgraph.operators import TensorOperators
+
+_local = threading.local()
+
+
+class StateScope:
+    """Maps Variables to the values they hold inside a pure function; collects assignments."""
+
+    def __init__(self, mapping: dict["Variable", Any] | None = None):
+        self.values: dict[Variable, Any] = dict(mapping or {})
+
+    def __enter__(self) -> "StateScope":
+        stack = getattr(_local, "scopes", None)
+        if stack is None:
+            stack = _local.scopes = []
+        stack.append(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _local.scopes.pop()
+
+    def get(self, variable: "Variable") -> Any:
+        return self.values.get(variable, variable._value)
+
+
+def current_state_scope() -> StateScope | None:
+    stack = getattr(_local, "scopes", None)
+    return stack[-1] if stack else None
+
+
+class Variable(TensorOperators):
+    """A model, optimizer or metric variable.
+
+    Args:
+        initializer: an initializer (name or callable `(shape, dtype) -> array`) or an initial array.
+        shape: the shape; inferred from an array initializer.
+        dtype: the dtype; defaults to `kgraph.config.floatx()`.
+        trainable: whether `fit` updates it with gradients.
+        name: the variable's name; `path` adds its owner's name in front.
+    """
+
+    def __init__(self, initializer, shape=None, dtype=None, trainable: bool = True, name: str | None = None):
+        self.name = name or "variable"
+        self.path = self.name
+        self.trainable = trainable
+        if callable(initializer) or isinstance(initializer, str):
+            from kgraph import initializers
+
+            if shape is None:
+                raise ValueError(f"Variable {self.name!r}: `shape` is required with initializer {initializer!r}")
+            self.dtype = canonical_dtype(dtype or config.floatx())
+            init = initializers.get(initializer)
+            value = init(tuple(shape), dtype=self.dtype)
+        else:
+            value = np.asarray(initializer) if not hasattr(initializer, "dtype") else initializer
+            self.dtype = canonical_dtype(dtype or value.dtype)
+            if shape is not None and tuple(shape) != tuple(value.shape):
+                raise ValueError(f"Variable {self.name!r}: initial value has shape {tuple(value.shape)}, expected {tuple(shape)}")
+        self._value = jnp.asarray(value, dtype=self.dtype)
+        self.shape = tuple(self._value.shape)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def value(self):
+        """The current value: a concrete array, a traced array in a compiled step, or a graph value."""
+        scope = current_state_scope()
+        if scope is not None:
+            return scope.get(self)
+        from kgraph.tracing import current_trace
+
+        trace = current_trace()
+        if trace is not None:
+            return trace.read_variable(self)
+        return self._value
+
+    def assign(self, value) -> "Variable":
+        scope = current_state_scope()
+        if scope is not None:
+            scope.values[self] = self._checked(value, concrete=False)
+            return self
+        from kgraph.tracing import current_trace
+
+        trace = current_trace()
+        if trace is not None and trace.is_symbolic(value):
+            trace.write_variable(self, value)
+            return self
+        self._value = self._checked(value, concrete=True)
+        return self
+
+    def assign_add(self, delta) -> "Variable":
+        from kgraph import ops
+
+        return self.assign(ops.add(self.value, delta))
+
+    def assign_sub(self, delta) -> "Variable":
+        from kgraph import ops
+
+        return self.assign(ops.subtract(self.value, delta))
+
+    def _checked(self, value, concrete: bool):
+        from kgraph.tracing import SymbolicTensor
+
+        if isinstance(value, Variable):
+            value = value.value
+        if isinstance(value, SymbolicTensor):
+            return value
+        array = jnp.asarray(value, dtype=self.dtype)
+        if tuple(array.shape) != self.shape:
+            raise ValueError(f"Cannot assign a value of shape {tuple(array.shape)} to variable {self.path!r} of shape {self.shape}")
+        return array
+
+    def numpy(self) -> np.ndarray:
+        return np.asarray(self.value)
+
+    def __array__(self, dtype=None, copy=None):
+        array = np.asarray(self._value)
+        return array.astype(dtype) if dtype is not None else array
+
+    def __repr__(self) -> str:
+        return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}>"
+
+    def __jax_array__(self):
+        return self.value
+
+    __hash__ = object.__hash__
