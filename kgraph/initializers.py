@@ -4,15 +4,31 @@ from __future__ import annotations
 
 import math
 
-import jax
-import jax.numpy as jnp
+import numpy as np
 
 from kgraph import random as kg_random
 from kgraph.ir.types import canonical_dtype
 
 
+def _np_dtype(dtype) -> np.dtype:
+    import ml_dtypes
+
+    name = canonical_dtype(dtype or "float32")
+    return np.dtype(ml_dtypes.bfloat16) if name == "bfloat16" else np.dtype(name)
+
+
+def _truncated_normal(rng: np.random.Generator, shape) -> np.ndarray:
+    """Standard normal draws redrawn until they fall within two standard deviations."""
+    values = rng.standard_normal(shape)
+    outside = np.abs(values) > 2.0
+    while outside.any():
+        values[outside] = rng.standard_normal(int(outside.sum()))
+        outside = np.abs(values) > 2.0
+    return values
+
+
 class Initializer:
-    """Callable `(shape, dtype) -> array`."""
+    """Callable `(shape, dtype) -> array`. Drawn with NumPy on the host: no device compilation per shape."""
 
     def __call__(self, shape, dtype=None):
         raise NotImplementedError
@@ -30,7 +46,7 @@ class Constant(Initializer):
         self.value = value
 
     def __call__(self, shape, dtype=None):
-        return jnp.full(shape, self.value, dtype=canonical_dtype(dtype or "float32"))
+        return np.full(shape, self.value, dtype=_np_dtype(dtype))
 
     def get_config(self):
         return {"value": self.value}
@@ -56,8 +72,8 @@ class _Random(Initializer):
     def __init__(self, seed=None):
         self.seed = seed
 
-    def _key(self):
-        return jax.random.key(kg_random.next_seed() if self.seed is None else self.seed)
+    def _rng(self) -> np.random.Generator:
+        return np.random.default_rng(kg_random.next_seed() if self.seed is None else self.seed)
 
     def get_config(self):
         return {"seed": self.seed}
@@ -69,7 +85,7 @@ class RandomUniform(_Random):
         self.minval, self.maxval = minval, maxval
 
     def __call__(self, shape, dtype=None):
-        return jax.random.uniform(self._key(), shape, canonical_dtype(dtype or "float32"), self.minval, self.maxval)
+        return self._rng().uniform(self.minval, self.maxval, shape).astype(_np_dtype(dtype))
 
     def get_config(self):
         return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
@@ -81,8 +97,7 @@ class RandomNormal(_Random):
         self.mean, self.stddev = mean, stddev
 
     def __call__(self, shape, dtype=None):
-        dtype = canonical_dtype(dtype or "float32")
-        return self.mean + self.stddev * jax.random.normal(self._key(), shape, dtype)
+        return (self.mean + self.stddev * self._rng().standard_normal(shape)).astype(_np_dtype(dtype))
 
     def get_config(self):
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
@@ -90,8 +105,7 @@ class RandomNormal(_Random):
 
 class TruncatedNormal(RandomNormal):
     def __call__(self, shape, dtype=None):
-        dtype = canonical_dtype(dtype or "float32")
-        return self.mean + self.stddev * jax.random.truncated_normal(self._key(), -2.0, 2.0, shape, dtype)
+        return (self.mean + self.stddev * _truncated_normal(self._rng(), shape)).astype(_np_dtype(dtype))
 
 
 def _fans(shape) -> tuple[float, float]:
@@ -119,17 +133,17 @@ class VarianceScaling(_Random):
         self.scale, self.mode, self.distribution = scale, mode, distribution
 
     def __call__(self, shape, dtype=None):
-        dtype = canonical_dtype(dtype or "float32")
+        dtype = _np_dtype(dtype)
         fan_in, fan_out = _fans(shape)
         fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
         variance = self.scale / max(1.0, fan)
         if self.distribution == "uniform":
             limit = math.sqrt(3.0 * variance)
-            return jax.random.uniform(self._key(), shape, dtype, -limit, limit)
+            return self._rng().uniform(-limit, limit, shape).astype(dtype)
         if self.distribution == "truncated_normal":
             stddev = math.sqrt(variance) / 0.87962566103423978
-            return stddev * jax.random.truncated_normal(self._key(), -2.0, 2.0, shape, dtype)
-        return math.sqrt(variance) * jax.random.normal(self._key(), shape, dtype)
+            return (stddev * _truncated_normal(self._rng(), shape)).astype(dtype)
+        return (math.sqrt(variance) * self._rng().standard_normal(shape)).astype(dtype)
 
     def get_config(self):
         return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed}

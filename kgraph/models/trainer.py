@@ -8,12 +8,31 @@ import numpy as np
 
 from kgraph import metrics as metrics_module
 from kgraph import random as kg_random
-from kgraph.callbacks import CallbackList
+from kgraph.callbacks import Callback, CallbackList, History, ProgbarLogger
 from kgraph.models.compile_utils import CompileLoss, CompileMetrics
 from kgraph.models.graph_builder import Program, input_specs_from_data, input_specs_from_model, trace_model
 from kgraph.runtime.data_adapter import ArrayDataAdapter, split_for_validation
-from kgraph.runtime.steps import StepExecutables
+from kgraph.runtime.steps import PredictExecutables, StepExecutables
 from kgraph.utils import tree
+
+
+AUTO_FUSED_STEPS = 32
+TRAIN_BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
+TEST_BATCH_HOOKS = ("on_test_batch_begin", "on_test_batch_end")
+
+
+def steps_per_call(callback_list: CallbackList, steps_per_execution: int, hooks: tuple[str, ...]) -> int:
+    """Batches per compiled call: `steps_per_execution`, or more when no callback looks at single batches.
+
+    History reads only epochs and the progress bar treats fused batches as Keras does with
+    `steps_per_execution`, so with only those the loop runs on the device and Python sees every 32nd batch.
+    """
+    for cb in callback_list.callbacks:
+        if isinstance(cb, (History, ProgbarLogger)):
+            continue
+        if any(getattr(type(cb), hook) is not getattr(Callback, hook) for hook in hooks):
+            return steps_per_execution
+    return max(steps_per_execution, AUTO_FUSED_STEPS)
 
 
 def _float_logs(logs: dict) -> dict:
@@ -247,24 +266,25 @@ class Trainer:
         total = jnp.asarray(total, dtype="float32")
         return total, parts, y, sw
 
-    def _update_metrics(self, metric_state, total, parts, y, outputs, sw, batch_size):
-        new_state = []
-        metrics = self.metrics
-        m_iter = iter(zip(metrics, metric_state))
-        tracker, vars_ = next(m_iter)
-        new_state.append(tracker.stateless_update_state(vars_, total, sample_weight=batch_size))
+    def _update_metrics(self, metric_state, total, parts, y, outputs, sw, batch_size) -> list:
+        """New metric values after one batch: the loss trackers, then each compiled metric."""
+        states = iter(metric_state)
+        new_state = [self._loss_tracker.stateless_update_state(next(states), total, sample_weight=batch_size)]
         for tracker, part in zip(self._compiled_loss.trackers, parts):
             if tracker is not None:
-                _, vars_ = next(m_iter)
-                new_state.append(tracker.stateless_update_state(vars_, part, sample_weight=batch_size))
+                new_state.append(tracker.stateless_update_state(next(states), part, sample_weight=batch_size))
         for i, metric, weighted in self._compiled_metrics.entries:
-            _, vars_ = next(m_iter)
+            values = next(states)
             if y[i] is None:
-                new_state.append(vars_)
-                continue
-            new_state.append(metric.stateless_update_state(vars_, y[i], outputs[i], sample_weight=sw[i] if weighted else None))
-        logs = {name: m.stateless_result(s) for name, m, s in zip(self.metrics_names, metrics, new_state)}
-        return new_state, logs
+                new_state.append(values)
+            else:
+                new_state.append(metric.stateless_update_state(values, y[i], outputs[i], sample_weight=sw[i] if weighted else None))
+        return new_state
+
+    def _logs(self, state: dict) -> dict:
+        """The logs (metric results by log name) computed from a step state's metric values."""
+        return {name: m.stateless_result(values)
+                for name, m, values in zip(self.metrics_names, self.metrics, state["metrics"])}
 
     def _train_body(self, program: Program, index: dict):
         optimizer = self.optimizer
@@ -286,9 +306,9 @@ class Trainer:
                 kind, i = index[name]
                 if kind == "n":
                     frozen[i] = value
-            metric_state, logs = self._update_metrics(state["metrics"], total, parts, y_l, outputs, sw_l, batch_size)
+            metric_state = self._update_metrics(state["metrics"], total, parts, y_l, outputs, sw_l, batch_size)
             return {"trainable": trainable, "non_trainable": frozen, "optimizer": opt_state,
-                    "metrics": metric_state, "rng": rng}, logs
+                    "metrics": metric_state, "rng": rng}
 
         return body
 
@@ -297,29 +317,37 @@ class Trainer:
             x, y, sw = batch
             outputs, losses, _ = self._forward(program, index, state["trainable"], state["non_trainable"], x, None)
             total, parts, y_l, sw_l = self._total_loss(y, outputs, sw, losses)
-            metric_state, logs = self._update_metrics(state["metrics"], total, parts, y_l, outputs, sw_l, x[0].shape[0])
-            return {**state, "metrics": metric_state}, logs
+            metric_state = self._update_metrics(state["metrics"], total, parts, y_l, outputs, sw_l, x[0].shape[0])
+            return {**state, "metrics": metric_state}
 
         return body
 
     def _predict_body(self, program: Program, index: dict):
-        def body(state, batch):
+        def body(params, batch):
             x, _, _ = batch
-            outputs, _, _ = self._forward(program, index, state["trainable"], state["non_trainable"], x, None)
-            return state, outputs
+            outputs, _, _ = self._forward(program, index, params["trainable"], params["non_trainable"], x, None)
+            return outputs
 
         return body
 
-    def _executable(self, kind: str, program: Program, index: dict) -> StepExecutables:
+    def _executable(self, kind: str, program: Program, index: dict):
         key = (kind, id(program))
         if key not in self._executables:
-            body = {"train": self._train_body, "test": self._test_body, "predict": self._predict_body}[kind](program, index)
-            self._executables[key] = StepExecutables(body, donate=kind == "train", stack_outputs=kind == "predict")
+            if kind == "predict":
+                self._executables[key] = PredictExecutables(self._predict_body(program, index))
+            else:
+                body = self._train_body(program, index) if kind == "train" else self._test_body(program, index)
+                self._executables[key] = StepExecutables(body, self._logs, donate=kind == "train")
         return self._executables[key]
 
     # --- state transfer ----------------------------------------------------------------------------------
     def _metric_state(self, reset: bool) -> list:
-        return [m.stateless_reset_state() if reset else [v.value for v in m.variables] for m in self.metrics]
+        """Metric values to start from: the variables' current values, or fresh ones (kept on the host once)."""
+        if not reset:
+            return [[v.value for v in m.variables] for m in self.metrics]
+        if getattr(self, "_metric_initial", None) is None or len(self._metric_initial) != len(self.metrics):
+            self._metric_initial = [[np.asarray(a) for a in m.stateless_reset_state()] for m in self.metrics]
+        return jax.device_put(self._metric_initial)
 
     def _write_metric_state(self, metric_state) -> None:
         for m, values in zip(self.metrics, metric_state):
@@ -327,9 +355,12 @@ class Trainer:
                 v.assign(value)
 
     def _train_state(self, trainable, frozen, reset_metrics: bool) -> dict:
-        copy = lambda a: jnp.array(a, copy=True)  # noqa: E731  (donated buffers must not be the Variables' own)
+        def copy(a):
+            """A fresh device buffer: the step donates its state, which must not be the Variables' own."""
+            return jax.device_put(np.array(a))
+
         if self.optimizer.state is None:
-            self.optimizer.build([v.value for v in trainable])
+            self.optimizer.state = jax.jit(self.optimizer.init)([v.value for v in trainable])
         if self._rng_key is None:
             self._rng_key = kg_random.key()
         return {
@@ -385,7 +416,9 @@ class Trainer:
         for epoch in range(initial_epoch, epochs):
             state = self._train_state(trainable, frozen, reset_metrics=True)
             callback_list.on_epoch_begin(epoch)
-            perm, plan = adapter.epoch(self.steps_per_execution)
+            perm, plan = adapter.epoch(steps_per_call(callback_list, self.steps_per_execution, TRAIN_BATCH_HOOKS))
+            if epoch == initial_epoch:
+                self._precompile(run, state, adapter, perm, plan, val_adapter, program, trainable, frozen)
             logs = {}
             for step, start, size, fused in plan:
                 callback_list.on_train_batch_begin(step)
@@ -403,6 +436,19 @@ class Trainer:
                 break
         callback_list.on_train_end(epoch_logs)
         return self.history
+
+    def _precompile(self, run, state, adapter, perm, plan, val_adapter, program, trainable, frozen) -> None:
+        """Compiles, off the critical path, the other batch sizes this fit will meet (ragged tail, validation)."""
+        for size in sorted({size for _, _, size, _ in plan} - {plan[0][2]}):
+            run.prepare(state, adapter.device, perm, size)
+        if val_adapter is not None:
+            test_program = self._program(False, val_adapter.host[0])
+            test_run = self._executable("test", test_program, self._param_index(test_program, trainable, frozen))
+            test_state = {"trainable": [v.value for v in trainable], "non_trainable": [v.value for v in frozen],
+                          "metrics": self._metric_state(reset=True)}
+            val_perm, val_plan = val_adapter.epoch()
+            for size in sorted({size for _, _, size, _ in val_plan}):
+                test_run.prepare(test_state, val_adapter.device, val_perm, size)
 
     @staticmethod
     def _should_validate(epoch: int, freq) -> bool:
@@ -440,7 +486,7 @@ class Trainer:
         state = {"trainable": [v.value for v in trainable], "non_trainable": [v.value for v in frozen],
                  "metrics": self._metric_state(reset=True)}
         callback_list.on_test_begin()
-        perm, plan = adapter.epoch(self.steps_per_execution)
+        perm, plan = adapter.epoch(steps_per_call(callback_list, self.steps_per_execution, TEST_BATCH_HOOKS))
         logs = {}
         for step, start, size, fused in plan:
             callback_list.on_test_batch_begin(step)
@@ -468,9 +514,8 @@ class Trainer:
         chunks = []
         for step, start, size, fused in plan:
             callback_list.on_predict_batch_begin(step)
-            state, outputs = run(state, adapter.device, perm, start, size, fused)
-            if fused > 1:
-                outputs = [o.reshape((-1,) + o.shape[2:]) for o in outputs]
+            outputs = run(state, adapter.device, perm, start, size, fused)
+            outputs = [o.reshape((-1,) + o.shape[2:]) for o in outputs]
             chunks.append(outputs)
             callback_list.on_predict_batch_end(step + fused - 1, {"outputs": outputs})
         flat = [np.concatenate([np.asarray(c[i]) for c in chunks]) for i in range(len(program.graph.outputs))]

@@ -116,7 +116,7 @@ class ArrayDataAdapter:
         self._rng = np.random.default_rng(seed)
 
     def epoch(self, steps_per_execution: int = 1):
-        """The permutation for this epoch and its plan: (first batch index, batch size, batches fused)."""
+        """The permutation for this epoch and its plan: (first batch index, first sample, batch size, batches)."""
         if self.shuffle:
             perm = self._rng.permutation(self.size).astype(np.int32)
         else:

@@ -1,54 +1,89 @@
 """Compiles a per-batch step body into jitted executables that fetch their own batches on the device.
 
-A body is `body(state, batch) -> (state, out)`. Each executable runs `fused` consecutive batches
-(`steps_per_execution`) with `lax.scan`, donating the state buffers so updates happen in place.
+A step is `body(state, batch) -> state`; `finish(state)` reads what the caller wants back (the logs).
+One executable per batch size runs any number of consecutive batches in a device-side loop
+(`steps_per_execution`, or more when no callback looks at single batches), donating the state buffers
+so updates happen in place. Executables for the other batch sizes an epoch will need are compiled on a
+background thread while the first ones run.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import warnings
 from typing import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from kgraph.runtime.data_adapter import fetch
 
 warnings.filterwarnings("ignore", message="Some donated buffers were not usable")
+_compiler = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="kgraph-compile")
 
 
 class StepExecutables:
-    """A cache of jitted executables for one body, keyed by (batch size, batches fused)."""
+    """A cache of compiled loops over one step body, keyed by batch size.
 
-    def __init__(self, body: Callable, donate: bool = True, stack_outputs: bool = False):
+    `__call__(state, data, perm, start, size, count)` runs `count` batches of `size` starting at
+    sample `start` of the permutation and returns `(new state, finish(new state))`.
+    """
+
+    def __init__(self, body: Callable, finish: Callable, donate: bool = True):
         self.body = body
+        self.finish = finish
         self.donate = donate
-        self.stack_outputs = stack_outputs
-        self._cache: dict[tuple[int, int], Callable] = {}
+        self._cache: dict[int, concurrent.futures.Future | Callable] = {}
 
-    def __call__(self, state, data, perm, start: int, size: int, fused: int = 1):
-        key = (size, fused)
-        fn = self._cache.get(key)
+    def __call__(self, state, data, perm, start: int, size: int, count: int = 1):
+        fn = self._cache.get(size)
         if fn is None:
-            fn = self._cache[key] = self._compile(size, fused)
-        return fn(state, data, perm, jnp.int32(start))
+            fn = self._cache[size] = self._jit(size)
+        elif isinstance(fn, concurrent.futures.Future):
+            fn = self._cache[size] = fn.result()
+        return fn(state, data, perm, np.int32(start), np.int32(count))
 
-    def _compile(self, size: int, fused: int) -> Callable:
-        body = self.body
+    def prepare(self, state, data, perm, size: int) -> None:
+        """Starts compiling the executable for `size` in the background (no-op if it exists)."""
+        if size in self._cache:
+            return
+        specs = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), (state, data, perm))
+        scalar = jax.ShapeDtypeStruct((), np.int32)
+        jitted = self._jit(size)
+        self._cache[size] = _compiler.submit(lambda: jitted.lower(*specs, scalar, scalar).compile())
 
-        def one(state, data, perm, start):
-            return body(state, fetch(data, perm, start, size))
+    def _jit(self, size: int) -> Callable:
+        body, finish = self.body, self.finish
 
-        if fused == 1:
-            run = one
-        else:
-            def run(state, data, perm, start):
-                def scan_body(state, i):
-                    return one(state, data, perm, start + i * size)
+        def run(state, data, perm, start, count):
+            def loop_body(i, state):
+                return body(state, fetch(data, perm, start + i * size, size))
 
-                state, outs = jax.lax.scan(scan_body, state, jnp.arange(fused, dtype=jnp.int32))
-                if self.stack_outputs:
-                    return state, outs
-                return state, jax.tree_util.tree_map(lambda o: o[-1], outs)
+            state = jax.lax.fori_loop(0, count, loop_body, state)
+            return state, finish(state)
 
         return jax.jit(run, donate_argnums=(0,) if self.donate else ())
+
+
+class PredictExecutables:
+    """Compiled prediction over `count` batches of one size, outputs stacked per batch."""
+
+    def __init__(self, body: Callable):
+        self.body = body
+        self._cache: dict[tuple[int, int], Callable] = {}
+
+    def __call__(self, params, data, perm, start: int, size: int, count: int = 1):
+        key = (size, count)
+        fn = self._cache.get(key)
+        if fn is None:
+            body = self.body
+
+            def run(params, data, perm, start):
+                def scan_body(carry, i):
+                    return carry, body(params, fetch(data, perm, start + i * size, size))
+
+                return jax.lax.scan(scan_body, 0, jnp.arange(count, dtype=jnp.int32))[1]
+
+            fn = self._cache[key] = jax.jit(run)
+        return fn(params, data, perm, np.int32(start))

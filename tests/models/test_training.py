@@ -109,18 +109,23 @@ def test_sample_weight_and_ragged_last_batch_match_keras(mnist):
     np.testing.assert_allclose(list(ev_ours.values()), list(ev_theirs.values()), rtol=1e-5)
 
 
-def test_steps_per_execution_gives_the_same_training(mnist):
+def test_fused_steps_give_the_same_training(mnist):
+    """Per-step (a batch callback watches), steps_per_execution=4, and auto-fused (no batch observer) agree."""
     x, y = mnist[0][:640], mnist[1][:640]
     results = []
-    for spe in (1, 4):
+    for spe, observe in ((1, True), (4, True), (1, False)):
         kgraph.utils.set_random_seed(3)
         model = guide_mlp(kgraph)
         model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", steps_per_execution=spe)
-        history = model.fit(x, y, batch_size=48, epochs=2, shuffle=False, verbose=0)
+        seen = _OurBatchLosses()
+        history = model.fit(x, y, batch_size=48, epochs=2, shuffle=False, verbose=0, callbacks=[seen] if observe else [])
+        if observe:
+            assert len(seen.losses) == 2 * (14 if spe == 1 else 5)
         results.append((history.history["loss"], model.get_weights()))
-    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-5)
-    for a, b in zip(results[0][1], results[1][1]):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    for other in results[1:]:
+        np.testing.assert_allclose(results[0][0], other[0], rtol=1e-5)
+        for a, b in zip(results[0][1], other[1]):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
 def test_seeded_runs_with_dropout_repeat_exactly(mnist):
