@@ -42,13 +42,21 @@ def _resolve_accuracy(name: str, loss, output_shape) -> object:
         else metrics_module.BinaryAccuracy(name=name)
 
 
+def _as_loss(identifier) -> losses_module.Loss:
+    """A Loss object; plain `fn(y_true, y_pred)` functions are wrapped so they take sample weights."""
+    loss = losses_module.get(identifier)
+    if isinstance(loss, losses_module.Loss):
+        return loss
+    return losses_module.LossFunctionWrapper(loss, name=getattr(loss, "__name__", "loss"))
+
+
 class CompileLoss:
     """The total training loss: Σ loss_weight_i · loss_i(y_i, y_pred_i, sample_weight_i) over outputs with a loss."""
 
     def __init__(self, loss, loss_weights, output_names: list[str]):
         self.output_names = output_names
         specs = _per_output(loss, output_names, "loss")
-        self.losses = [None if s is None else losses_module.get(s) for s in specs]
+        self.losses = [None if s is None else _as_loss(s) for s in specs]
         if loss_weights is None:
             self.weights = [1.0] * len(output_names)
         else:

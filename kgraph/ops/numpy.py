@@ -142,6 +142,8 @@ def convert_to_numpy(x) -> np.ndarray:
 def _reduce(op: str, float_only: bool = False):
     def fn(x, axis=None, keepdims=False):
         x = _float(x) if float_only else convert(x, dtype_of(x) or _scalar_dtype(x))
+        if op in ("sum", "prod") and dtype_of(x) == "bool":
+            x = convert(x, "int32")
         return apply(op, x, axis=_axis(axis), keepdims=keepdims)
 
     fn.__name__ = op

@@ -225,3 +225,21 @@ def test_no_loss_to_compute():
     model.compile(optimizer="sgd")
     with pytest.raises(ValueError, match="No loss to compute"):
         model.fit(np.zeros((4, 784), "float32"), np.zeros(4), verbose=0)
+
+
+def test_plain_function_loss_trains_like_the_builtin(mnist):
+    """The guide's custom_mean_squared_error: a plain fn(y_true, y_pred) written with kgraph.ops."""
+    from kgraph import ops
+
+    def custom_mean_squared_error(y_true, y_pred):
+        return ops.mean(ops.square(y_true - y_pred), axis=-1)
+
+    x, y = mnist[0][:256], mnist[1][:256]
+    y_one_hot = np.eye(10, dtype="float32")[y.astype(int)]
+    histories = []
+    for loss in (custom_mean_squared_error, "mean_squared_error"):
+        kgraph.utils.set_random_seed(9)
+        model = guide_mlp(kgraph)
+        model.compile(optimizer="adam", loss=loss)
+        histories.append(model.fit(x, y_one_hot, batch_size=64, epochs=2, verbose=0, shuffle=False).history["loss"])
+    np.testing.assert_allclose(histories[0], histories[1], rtol=1e-6)

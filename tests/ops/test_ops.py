@@ -115,3 +115,10 @@ def test_dropout_scales_kept_units_and_respects_rate():
     np.testing.assert_allclose(y[kept], 1 / 0.7, rtol=1e-6)
     again = np.asarray(dropout_with_key(x, 0.3, 7, key(1)))
     np.testing.assert_array_equal(y, again)
+
+
+def test_sum_of_bools_counts_in_every_mode():
+    mask = np.array([True, False, True])
+    assert np.asarray(ops.sum(mask)) == 2 and np.asarray(ops.sum(mask)).dtype == np.int32
+    traced, graph = _traced(lambda m: ops.sum(m), (mask,))
+    assert traced == 2 and graph.outputs[0].dtype == "int32"
