@@ -1,10 +1,61 @@
-"""The `kgraph` command line (click). The ONNX issue adds `export` and `inspect`."""
+"""The `kgraph` command line (click): list ops, inspect a model's inference graph, export it to ONNX."""
 
 from __future__ import annotations
+
+import importlib
+import os
+import sys
 
 import click
 
 from kgraph.version import __version__
+
+# Errors a user can cause and fix; each becomes one `Error: …` line instead of a traceback.
+_USER_ERRORS = (ValueError, TypeError, NotImplementedError, FileNotFoundError, IsADirectoryError, RuntimeError)
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text or type(error).__name__
+
+
+def load_model(spec: str):
+    """Imports `package.module:attr` (the current directory first on sys.path) and returns the kgraph Model it
+    names, calling it first when it is a zero-argument function.
+
+    Args:
+        spec: "package.module:attr", where attr may be dotted ("module:Class.factory").
+    """
+    from kgraph.models import Model
+
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise click.ClickException(f"MODEL must look like package.module:attr, got {spec!r}")
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        if e.name and (module_name == e.name or module_name.startswith(e.name + ".")):
+            raise click.ClickException(f"module {module_name!r} not found (from {spec!r})") from None
+        raise click.ClickException(f"importing {module_name!r} failed: {_one_line(e)}") from None
+    except Exception as e:
+        raise click.ClickException(f"importing {module_name!r} failed: {type(e).__name__}: {_one_line(e)}") from None
+    obj = module
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise click.ClickException(f"module {module_name!r} has no attribute {attr!r}")
+        obj = getattr(obj, part)
+    if not isinstance(obj, Model) and callable(obj):
+        try:
+            obj = obj()
+        except Exception as e:
+            raise click.ClickException(f"calling {spec!r} failed: {type(e).__name__}: {_one_line(e)}") from None
+    if not isinstance(obj, Model):
+        raise click.ClickException(f"{spec!r} is not a kgraph Model or a zero-argument function returning one "
+                                   f"(got {type(obj).__name__})")
+    return obj
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,3 +72,58 @@ def list_ops() -> None:
     for name, op in sorted(all_ops().items()):
         attrs = ", ".join(sorted(op.attrs))
         click.echo(f"{name}({attrs})" if attrs else name)
+
+
+@main.command("export")
+@click.argument("model_spec", metavar="MODEL")
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False),
+              help="The .onnx file to write (its folder must exist).")
+@click.option("--opset", type=int, default=None,
+              help="ONNX opset, 13 to the newest the onnx package knows (default 17).")
+@click.option("--batch-size", type=int, default=None, help="Fix the batch dim to this size (default: dynamic).")
+@click.option("--verify/--no-verify", default=True, show_default=True,
+              help="Compare ONNX Runtime with XLA on random inputs before writing.")
+def export_command(model_spec: str, output: str, opset: int | None, batch_size: int | None, verify: bool) -> None:
+    """Export MODEL (package.module:attr, a model or a function returning one) to ONNX."""
+    from kgraph.export import export_onnx
+    from kgraph.lowering.onnx import check_opset
+
+    try:
+        if opset is not None:
+            check_opset(opset)
+        if not os.path.isdir(os.path.dirname(os.path.abspath(output))):
+            raise FileNotFoundError(f"output directory {os.path.dirname(output) or '.'!r} does not exist")
+        model = load_model(model_spec)
+        result = export_onnx(model, output, opset=opset, batch_size=batch_size, verify=verify)
+    except _USER_ERRORS as e:
+        raise click.ClickException(_one_line(e)) from None
+    click.echo(f"Exported {model.name!r} to {result.path}: opset {result.opset}, {result.num_nodes} ONNX nodes, "
+               f"{result.num_params:,} parameters")
+    if result.verification is not None:
+        click.echo(f"Verified against XLA: {result.verification}")
+
+
+@main.command("inspect")
+@click.argument("model_spec", metavar="MODEL")
+def inspect_command(model_spec: str) -> None:
+    """Print MODEL's inference IR, its node count per op and its parameter count."""
+    import numpy as np
+
+    from kgraph.export import trace_inference
+
+    try:
+        model = load_model(model_spec)
+        graph = trace_inference(model).graph
+    except _USER_ERRORS as e:
+        raise click.ClickException(_one_line(e)) from None
+    click.echo(str(graph))
+    click.echo("")
+    click.echo(f"Nodes per op ({len(graph.nodes)} in all):")
+    for op, count in graph.op_counts().items():
+        click.echo(f"  {op:<16}{count}")
+    params = int(sum(np.prod(p.type.shape, dtype=np.int64) for p in graph.params))
+    click.echo(f"Parameters: {params:,}")
+
+
+if __name__ == "__main__":
+    main()

@@ -45,6 +45,21 @@ class Model(Trainer, Layer):
                 return layer
         raise ValueError(f"No such layer: {name!r}. Existing layers are: {[l.name for l in layers]}.")
 
+    def export(self, filepath, format="onnx", opset=None, batch_size=None, verify=False, **kwargs):
+        """Writes the model's inference graph to `filepath` as ONNX, atomically, after the ONNX checker passes.
+
+        Args:
+            filepath: the .onnx file to write; its folder must exist.
+            format: "onnx", the only format supported.
+            opset: ONNX opset, 13 to `onnx.defs.onnx_opset_version()` (default 17).
+            batch_size: a fixed batch size; None keeps the batch dim dynamic.
+            verify: compare ONNX Runtime with XLA on random inputs first; ValueError beyond the tolerances.
+            **kwargs: passed to `kgraph.export.export_onnx` (rtol, atol, input_signature, external_data).
+        """
+        from kgraph.export import export_onnx
+
+        return export_onnx(self, filepath, format=format, opset=opset, batch_size=batch_size, verify=verify, **kwargs)
+
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False, show_trainable=False,
                 layer_range=None) -> None:
         """Prints the layers with output shapes and parameter counts, as Keras does."""

@@ -1,0 +1,12 @@
+"""The runtime: the engine behind fit/evaluate/predict, and the ONNX Runtime session used for serving."""
+
+
+def __getattr__(name: str):
+    if name == "OnnxModel":
+        from kgraph.runtime.onnx import OnnxModel
+
+        return OnnxModel
+    raise AttributeError(f"module 'kgraph.runtime' has no attribute {name!r}")
+
+
+__all__ = ["OnnxModel"]

@@ -86,7 +86,8 @@ class OnnxModel:
         except Exception as e:
             if providers != "auto" or chosen == ["CPUExecutionProvider"]:
                 raise
-            warnings.warn(f"onnxruntime could not start {chosen[:-1]} ({str(e).splitlines()[0]}); using the CPU")
+            warnings.warn(f"onnxruntime could not start {chosen[:-1]} ({str(e).splitlines()[0]}); using the CPU",
+                          RuntimeWarning, stacklevel=2)
             session = ort.InferenceSession(self._path, sess_options=session_options, providers=["CPUExecutionProvider"])
         self._session = session
         self._inputs = tuple(_spec(a) for a in session.get_inputs())

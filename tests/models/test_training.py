@@ -28,8 +28,9 @@ def mnist():
 
 
 def test_guide_first_example_learns_mnist(mnist):
+    """8,000 train / 2,000 validation images of the real split; Keras 3 lands at 0.929-0.940 over seeds 0-3."""
     x, y = mnist
-    kgraph.utils.set_random_seed(1)
+    kgraph.utils.set_random_seed(0)
     model = guide_mlp(kgraph)
     model.compile(optimizer=kgraph.optimizers.RMSprop(), loss=kgraph.losses.SparseCategoricalCrossentropy(),
                   metrics=[kgraph.metrics.SparseCategoricalAccuracy()])

@@ -1,0 +1,8 @@
+"""ONNX rules for linear algebra ops."""
+
+from kgraph.lowering.onnx.registry import onnx_rule
+
+
+@onnx_rule("matmul")
+def _matmul(ctx, a, b):
+    return ctx.op("MatMul", a, b)
