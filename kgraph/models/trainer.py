@@ -414,11 +414,11 @@ class Trainer:
         callback_list.on_train_begin()
         epoch_logs: dict = {}
         for epoch in range(initial_epoch, epochs):
-            state = self._train_state(trainable, frozen, reset_metrics=True)
             callback_list.on_epoch_begin(epoch)
             perm, plan = adapter.epoch(steps_per_call(callback_list, self.steps_per_execution, TRAIN_BATCH_HOOKS))
             if epoch == initial_epoch:
-                self._precompile(run, state, adapter, perm, plan, val_adapter, program, trainable, frozen)
+                self._precompile(run, adapter, perm, plan, val_adapter, trainable, frozen)
+            state = self._train_state(trainable, frozen, reset_metrics=True)
             logs = {}
             for step, start, size, fused in plan:
                 callback_list.on_train_batch_begin(step)
@@ -437,18 +437,28 @@ class Trainer:
         callback_list.on_train_end(epoch_logs)
         return self.history
 
-    def _precompile(self, run, state, adapter, perm, plan, val_adapter, program, trainable, frozen) -> None:
-        """Compiles, off the critical path, the other batch sizes this fit will meet (ragged tail, validation)."""
-        for size in sorted({size for _, _, size, _ in plan} - {plan[0][2]}):
+    def _precompile(self, run, adapter, perm, plan, val_adapter, trainable, frozen) -> None:
+        """Starts compiling, on a background thread, every batch size this fit will meet (validation too).
+
+        It runs from shapes alone, so compilation overlaps building the optimizer state and the first steps.
+        """
+        def spec(a):
+            return jax.ShapeDtypeStruct(np.shape(a), a.dtype)
+
+        weights = {"trainable": [spec(v.value) for v in trainable], "non_trainable": [spec(v.value) for v in frozen],
+                   "metrics": jax.tree_util.tree_map(spec, self._metric_state(reset=True))}
+        optimizer = self.optimizer.state if self.optimizer.state is not None else \
+            jax.eval_shape(self.optimizer.init, weights["trainable"])
+        state = {**weights, "optimizer": jax.tree_util.tree_map(spec, optimizer),
+                 "rng": jax.ShapeDtypeStruct((2,), np.uint32)}
+        for size in sorted({size for _, _, size, _ in plan}, key=lambda s: s != plan[0][2]):
             run.prepare(state, adapter.device, perm, size)
         if val_adapter is not None:
             test_program = self._program(False, val_adapter.host[0])
             test_run = self._executable("test", test_program, self._param_index(test_program, trainable, frozen))
-            test_state = {"trainable": [v.value for v in trainable], "non_trainable": [v.value for v in frozen],
-                          "metrics": self._metric_state(reset=True)}
             val_perm, val_plan = val_adapter.epoch()
             for size in sorted({size for _, _, size, _ in val_plan}):
-                test_run.prepare(test_state, val_adapter.device, val_perm, size)
+                test_run.prepare(weights, val_adapter.device, val_perm, size)
 
     @staticmethod
     def _should_validate(epoch: int, freq) -> bool:
