@@ -1,10 +1,14 @@
-"""`kgraph.layers`: Keras' layers, each a small class whose `call` is a few `kgraph.ops`."""
+"""`kgraph.layers`: Keras' layers, one package per family, each layer a small class whose `call` is a few ops."""
 
-from kgraph.layers.activations.activation import Activation
-from kgraph.layers.core.dense import Dense
-from kgraph.layers.core.input_layer import Input, InputLayer
+from kgraph.layers.activations import *  # noqa: F401,F403
+from kgraph.layers.attention import *  # noqa: F401,F403
+from kgraph.layers.convolutional import *  # noqa: F401,F403
+from kgraph.layers.core import *  # noqa: F401,F403
 from kgraph.layers.layer import Layer
-from kgraph.layers.regularization.dropout import Dropout
-from kgraph.layers.reshaping.flatten import Flatten
-
-__all__ = ["Activation", "Dense", "Dropout", "Flatten", "Input", "InputLayer", "Layer"]
+from kgraph.layers.merging import *  # noqa: F401,F403
+from kgraph.layers.normalization import *  # noqa: F401,F403
+from kgraph.layers.pooling import *  # noqa: F401,F403
+from kgraph.layers.preprocessing import *  # noqa: F401,F403
+from kgraph.layers.regularization import *  # noqa: F401,F403
+from kgraph.layers.reshaping import *  # noqa: F401,F403
+from kgraph.layers.rnn import *  # noqa: F401,F403

@@ -53,6 +53,17 @@ class Node:
         return [t._history[0]._inbound_nodes[t._history[1]] for t in self.input_tensors if t._history]
 
 
+def get_mask(x):
+    """The Keras mask a tensor carries (`_keras_mask`), or None."""
+    return getattr(x, "_keras_mask", None)
+
+
+def set_mask(x, mask) -> None:
+    """Attaches `mask` to a symbolic tensor; concrete arrays cannot carry one and are left alone."""
+    if mask is not None and isinstance(x, (SymbolicTensor, KerasTensor)):
+        x._keras_mask = mask
+
+
 class Layer:
     """Base class of every layer and model.
 
@@ -80,6 +91,7 @@ class Layer:
         self._inbound_nodes: list[Node] = []
         self._call_signature = inspect.signature(self.call)
         self._call_has_training_arg = "training" in self._call_signature.parameters
+        self._call_has_mask_arg = "mask" in self._call_signature.parameters
         self._build_shapes = input_shape if input_shape is None else (None,) + tuple(input_shape)
         if input_dim is not None:
             self._build_shapes = (None, input_dim)
@@ -217,6 +229,9 @@ class Layer:
             return self._functional_call(args, kwargs)
         self._maybe_build(args, kwargs)
         kwargs = self._resolve_training(kwargs)
+        previous_mask = tree.map_structure(get_mask, args[0]) if args else None
+        if self._call_has_mask_arg and kwargs.get("mask") is None and any(m is not None for m in tree.flatten(previous_mask)):
+            kwargs["mask"] = previous_mask
         stack = _call_stack()
         outermost = not stack
         if outermost and current_trace() is None:
@@ -232,6 +247,14 @@ class Layer:
                 outputs = self.call(*args, **kwargs)
         finally:
             stack.pop()
+        if self.supports_masking:
+            output_mask = self.compute_mask(args[0] if args else None, kwargs.get("mask", previous_mask))
+            if isinstance(outputs, (list, tuple)) and isinstance(output_mask, (list, tuple)):
+                for out, m in zip(outputs, output_mask):
+                    set_mask(out, m)
+            else:
+                for out in tree.flatten(outputs):
+                    set_mask(out, output_mask)
         if self.activity_regularizer is not None:
             from kgraph import ops
 
@@ -271,6 +294,9 @@ class Layer:
             def to_symbolic(x):
                 if isinstance(x, KerasTensor):
                     mapping[id(x)] = trace.input(x.ir_type(), x.name or "input")
+                    mask = get_mask(x)
+                    if mask is not None:
+                        set_mask(mapping[id(x)], trace.input(mask.ir_type(), "mask"))
                     return mapping[id(x)]
                 return x
 
@@ -282,16 +308,28 @@ class Layer:
                 shapes = [x.shape for x in tree.flatten([list(args), kwargs]) if isinstance(x, KerasTensor)]
                 raise type(e)(f"Exception encountered when calling layer {self.name!r} ({type(self).__name__}) "
                               f"on inputs of shape {shapes if len(shapes) != 1 else shapes[0]}:\n{e}") from None
-        outputs = tree.map_structure(
-            lambda t: KerasTensor.from_ir_type(t.type, name=self.name) if isinstance(t, SymbolicTensor) else t,
-            sym_outputs,
-        )
+        def to_keras(t):
+            if not isinstance(t, SymbolicTensor):
+                return t
+            result = KerasTensor.from_ir_type(t.type, name=self.name)
+            mask = get_mask(t)
+            if isinstance(mask, SymbolicTensor):
+                set_mask(result, KerasTensor.from_ir_type(mask.type, name=f"{self.name}_mask"))
+            return result
+
+        outputs = tree.map_structure(to_keras, sym_outputs)
         node = Node(self, tuple(args), dict(kwargs), outputs)
         self._inbound_nodes.append(node)
         for i, t in enumerate(tree.flatten(outputs)):
             if isinstance(t, KerasTensor):
                 t._history = (self, len(self._inbound_nodes) - 1, i)
         return outputs
+
+    supports_masking = False
+
+    def compute_mask(self, inputs, previous_mask):
+        """The mask of the outputs; by default a layer that supports masking passes its input's mask on."""
+        return previous_mask
 
     # --- losses -----------------------------------------------------------------------------------
     def add_loss(self, loss) -> None:

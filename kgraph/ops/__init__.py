@@ -11,3 +11,8 @@ from kgraph.ops.numpy import (
     ones_like, power, prod, reciprocal, reshape, round, rsqrt, shape, sign, sin, size, sqrt, square,
     squeeze, std, stop_gradient, subtract, sum, tanh, transpose, true_divide, var, where, zeros_like,
 )
+from kgraph.ops.attention import *  # noqa: F401,F403,E402
+from kgraph.ops.convolution import *  # noqa: F401,F403,E402
+from kgraph.ops.image import *  # noqa: F401,F403,E402
+from kgraph.ops.normalization import *  # noqa: F401,F403,E402
+from kgraph.ops.recurrent import *  # noqa: F401,F403,E402

@@ -1,1 +1,5 @@
-"""activations layers."""
+"""Activation layers."""
+
+from kgraph.layers.activations.activation import Activation
+
+__all__ = ["Activation"]

@@ -1,1 +1,5 @@
-"""regularization layers."""
+"""Regularization layers: dropout and noise, active only in training."""
+
+from kgraph.layers.regularization.dropout import Dropout
+
+__all__ = ["Dropout"]

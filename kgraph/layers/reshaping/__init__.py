@@ -1,1 +1,5 @@
-"""reshaping layers."""
+"""Reshaping layers."""
+
+from kgraph.layers.reshaping.flatten import Flatten
+
+__all__ = ["Flatten"]

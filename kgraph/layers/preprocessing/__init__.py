@@ -1,0 +1,3 @@
+"""Preprocessing layers that lower to both targets."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Recurrent layers and cells."""
+
+__all__: list[str] = []

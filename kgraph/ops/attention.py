@@ -1,0 +1,3 @@
+"""Attention ops."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Image ops: resize, crop, pad."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Normalization ops."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Recurrent ops: RNN/LSTM/GRU scans."""
+
+__all__: list[str] = []
