@@ -12,8 +12,19 @@ from kgraph.models import Model, Sequential
 from kgraph.variables import Variable
 from kgraph.version import __version__
 
+
+
+def __getattr__(name: str):
+    """`kgraph.export` is imported on first use, so `import kgraph` does not load onnx."""
+    if name == "export":
+        import importlib
+
+        return importlib.import_module("kgraph.export")
+    raise AttributeError(f"module 'kgraph' has no attribute {name!r}")
+
+
 __all__ = [
-    "Input", "InputLayer", "Layer", "Model", "Sequential", "Variable", "__version__", "activations", "callbacks",
+    "Input", "InputLayer", "export", "Layer", "Model", "Sequential", "Variable", "__version__", "activations", "callbacks",
     "config", "datasets", "initializers", "layers", "losses", "metrics", "ops", "optimizers", "regularizers",
     "utils",
 ]
