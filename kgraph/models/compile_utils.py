@@ -29,17 +29,16 @@ def _per_output(spec, output_names: list[str], what: str) -> list:
     return list(spec)
 
 
-def _resolve_accuracy(name: str, loss, output_shape) -> object:
-    """Keras' "accuracy"/"acc": the accuracy matching the loss and the output's shape."""
-    loss_name = getattr(loss, "name", None) or getattr(loss, "__name__", "")
-    if "sparse" in str(loss_name):
-        return metrics_module.SparseCategoricalAccuracy(name=name)
-    if "binary" in str(loss_name) or (output_shape and output_shape[-1] == 1):
+def _accuracy(name: str, target_shape, output_shape):
+    """Keras' "accuracy"/"acc": binary for one output unit, sparse when targets are indices, else categorical."""
+    out_last = output_shape[-1] if output_shape else None
+    if out_last == 1:
         return metrics_module.BinaryAccuracy(name=name)
-    if "categorical" in str(loss_name):
-        return metrics_module.CategoricalAccuracy(name=name)
-    return metrics_module.SparseCategoricalAccuracy(name=name) if output_shape and output_shape[-1] and output_shape[-1] > 1 \
-        else metrics_module.BinaryAccuracy(name=name)
+    if target_shape is None:
+        sparse = True
+    else:
+        sparse = len(target_shape) < len(output_shape) or (target_shape[-1] == 1 and (out_last or 2) > 1)
+    return metrics_module.SparseCategoricalAccuracy(name=name) if sparse else metrics_module.CategoricalAccuracy(name=name)
 
 
 def _as_loss(identifier) -> losses_module.Loss:
@@ -86,7 +85,7 @@ class CompileLoss:
 class CompileMetrics:
     """Per-output metric objects, named as Keras logs them (prefixed by the output name when there are several)."""
 
-    def __init__(self, metrics, weighted_metrics, output_names: list[str], losses: list, output_shapes: list):
+    def __init__(self, metrics, weighted_metrics, output_names: list[str], target_shapes: list, output_shapes: list):
         self.output_names = output_names
         self.entries: list[tuple[int, object, bool]] = []
         for spec, weighted in ((metrics, False), (weighted_metrics, True)):
@@ -99,7 +98,7 @@ class CompileMetrics:
                 for item in tree.flatten(items if isinstance(items, (list, tuple)) else [items]):
                     if item is None:
                         continue
-                    self.entries.append((i, self._build(item, losses[i], output_shapes[i]), weighted))
+                    self.entries.append((i, self._build(item, target_shapes[i], output_shapes[i]), weighted))
         self.log_names = self._log_names()
 
     def _log_names(self) -> list[str]:
@@ -120,10 +119,16 @@ class CompileMetrics:
         return names
 
     @staticmethod
-    def _build(item, loss, output_shape):
-        if isinstance(item, str) and item in ("accuracy", "acc"):
-            return _resolve_accuracy(item, loss, output_shape)
-        return metrics_module.get(item)
+    def _build(item, target_shape, output_shape):
+        """A Metric object; one named by a string logs under that string, as in Keras."""
+        if isinstance(item, str) and item.lower() in ("accuracy", "acc"):
+            return _accuracy(item, target_shape, output_shape)
+        metric = metrics_module.get(item)
+        if not isinstance(metric, metrics_module.Metric):
+            metric = metrics_module.MeanMetricWrapper(metric, name=getattr(metric, "__name__", "metric"))
+        if isinstance(item, str):
+            metric.name = item
+        return metric
 
     @property
     def metrics(self) -> list:

@@ -117,15 +117,17 @@ class Trainer:
             return list(names)
         return [f"output_{i}" for i in range(count)] if count > 1 else [self.name + "_output"]
 
-    def _finalize_compile(self, program: Program) -> None:
+    def _finalize_compile(self, program: Program, y=None) -> None:
+        """Builds the compiled loss and metrics once outputs (and, for "accuracy", targets) are known."""
         if self._compiled_loss is not None:
             return
         names = self._output_names(program)
         args = self._compile_args
         self._compiled_loss = CompileLoss(args["loss"], args["loss_weights"], names)
         shapes = [v.type.keras_shape() for v in program.graph.outputs]
-        self._compiled_metrics = CompileMetrics(args["metrics"], args["weighted_metrics"], names,
-                                                self._compiled_loss.losses, shapes)
+        targets = self._flatten_y(y, names) if y is not None else [None] * len(names)
+        target_shapes = [None if t is None else np.shape(t) for t in targets]
+        self._compiled_metrics = CompileMetrics(args["metrics"], args["weighted_metrics"], names, target_shapes, shapes)
         if self._trainable_snapshot is None:
             self._trainable_snapshot = [v for v in self.trainable_weights]
 
@@ -394,7 +396,7 @@ class Trainer:
             x = x_flat if len(x_flat) > 1 else x_flat[0]
             validation_data = (vx if len(vx) > 1 else vx[0], vy, vsw)
         program = self._prepare(x, training=True)
-        self._finalize_compile(program)
+        self._finalize_compile(program, y)
         names = self._output_names(program)
         adapter = self._adapter(x, y, sample_weight, batch_size, steps_per_epoch, shuffle, class_weight, names)
         if not self._compiled_loss.has_loss and not program.graph.losses:
@@ -479,7 +481,7 @@ class Trainer:
         """Returns the loss and metric values on `x`/`y` (a scalar, a list in `metrics_names` order, or a dict)."""
         self._assert_compiled("evaluate")
         program = self._prepare(x, training=False)
-        self._finalize_compile(program)
+        self._finalize_compile(program, y)
         names = self._output_names(program)
         adapter = self._adapter(x, y, sample_weight, batch_size, steps, False, program_names=names)
         verbose = 1 if verbose == "auto" else verbose
@@ -542,7 +544,7 @@ class Trainer:
         """One gradient step on one batch; metrics keep accumulating until `reset_metrics()`."""
         self._assert_compiled("train_on_batch")
         program = self._prepare(x, training=True)
-        self._finalize_compile(program)
+        self._finalize_compile(program, y)
         names = self._output_names(program)
         adapter = self._adapter(x, y, sample_weight, None, None, False, class_weight, names)
         trainable, frozen = self._partition()
@@ -555,7 +557,7 @@ class Trainer:
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         self._assert_compiled("test_on_batch")
         program = self._prepare(x, training=False)
-        self._finalize_compile(program)
+        self._finalize_compile(program, y)
         names = self._output_names(program)
         adapter = self._adapter(x, y, sample_weight, None, None, False, program_names=names)
         adapter.batch_size, adapter.num_batches = adapter.size, 1
@@ -566,8 +568,17 @@ class Trainer:
         return self.predict(x, batch_size=len(self._flatten_x(x)[0]), verbose=0)
 
     def _format_logs(self, logs: dict, return_dict: bool):
-        """Logs as a dict (sorted keys, as JAX-backed Keras returns them) or a list in `metrics_names` order."""
+        """Logs as a dict (sorted keys, as JAX-backed Keras returns them) or a list in Keras' order.
+
+        The list starts with the loss, then compiled metrics under their own names (single output), then
+        per-output losses, then every other key sorted — what Keras' `_flatten_metrics_in_order` yields.
+        """
         if return_dict:
             return logs
-        values = [logs[name] for name in self.metrics_names]
+        order = ["loss"]
+        if self._compiled_metrics is not None:
+            order += [m.name for m in self._compiled_metrics.metrics]
+            order += [t.name for t in self._compiled_loss.trackers if t is not None]
+        values = [logs[name] for name in dict.fromkeys(order) if name in logs]
+        values += [logs[key] for key in sorted(logs) if key not in order]
         return values[0] if len(values) == 1 else values
