@@ -48,6 +48,8 @@ class Trainer:
         self.stop_training = False
         self.history = None
         self._compile_args = None
+        self._fit_live = None
+        self._resume_point = None
         self._programs: dict = {}
         self._executables: dict = {}
         self._rng_key = None
@@ -413,22 +415,30 @@ class Trainer:
         callback_list = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
                                      verbose=verbose, epochs=epochs, steps=adapter.num_batches)
         self.stop_training = False
+        self._resume_point = None
         callback_list.on_train_begin()
+        resume, self._resume_point = self._resume_point, None
+        first_epoch = resume["epoch"] if resume else initial_epoch
         epoch_logs: dict = {}
-        for epoch in range(initial_epoch, epochs):
+        for epoch in range(first_epoch, epochs):
             callback_list.on_epoch_begin(epoch)
-            perm, plan = adapter.epoch(steps_per_call(callback_list, self.steps_per_execution, TRAIN_BATCH_HOOKS))
-            if epoch == initial_epoch:
-                self._precompile(run, adapter, perm, plan, val_adapter, trainable, frozen)
-            state = self._train_state(trainable, frozen, reset_metrics=True)
-            logs = {}
+            resuming = resume is not None and epoch == resume["epoch"]
+            perm, plan = adapter.epoch(steps_per_call(callback_list, self.steps_per_execution, TRAIN_BATCH_HOOKS), epoch,
+                                       first_step=resume["step"] if resuming else 0)
+            if epoch == first_epoch:
+                self._precompile(run, adapter, perm, plan or [(0, 0, adapter.batch_size, 1)], val_adapter, trainable, frozen)
+            state = self._state_from_snapshot(resume) if resuming else self._train_state(trainable, frozen, reset_metrics=True)
+            logs = self._logs(state) if resuming else {}
             for step, start, size, fused in plan:
                 callback_list.on_train_batch_begin(step)
                 state, logs = run(state, adapter.device, perm, start, size, fused)
+                self._fit_live = (state, trainable, frozen, epoch, step + fused)
                 callback_list.on_train_batch_end(step + fused - 1, logs)
+                self._fit_live = None
                 if self.stop_training:
                     break
             self._write_train_state(state, trainable, frozen)
+            self._fit_position = (epoch + 1, 0)
             epoch_logs = _float_logs(logs)
             if val_adapter is not None and self._should_validate(epoch, validation_freq):
                 val_logs = self._run_evaluate(val_adapter, callback_list, program_names=names)
@@ -438,6 +448,43 @@ class Trainer:
                 break
         callback_list.on_train_end(epoch_logs)
         return self.history
+
+    # --- fault tolerance ---------------------------------------------------------------------------------
+    def jax_state_sync(self) -> None:
+        """Copies the state a running `fit` holds on the device into the Variables (model and optimizer).
+
+        Between batches fit owns the state; a callback that reads or saves weights mid-epoch calls this first.
+        """
+        live = getattr(self, "_fit_live", None)
+        if live is None:
+            return
+        state, trainable, frozen, _, _ = live
+        copy = lambda tree: jax.tree_util.tree_map(lambda a: jax.device_put(np.array(a)), tree)  # noqa: E731
+        self._write_train_state(copy(state), trainable, frozen)
+
+    def get_training_state(self) -> dict:
+        """A host copy of everything fit needs to continue exactly: weights, optimizer, metrics, RNG, position.
+
+        Valid in `on_train_batch_end` (mid-epoch) and `on_epoch_end`; `resume_training_from` takes it back.
+        """
+        live = getattr(self, "_fit_live", None)
+        if live is not None:
+            state, _, _, epoch, step = live
+        else:
+            trainable, frozen = self._partition()
+            state = {"trainable": [v.value for v in trainable], "non_trainable": [v.value for v in frozen],
+                     "optimizer": self.optimizer.state, "metrics": self._metric_state(reset=False), "rng": self._rng_key}
+            epoch, step = getattr(self, "_fit_position", (0, 0))
+        snapshot = jax.tree_util.tree_map(np.array, state)
+        return {**snapshot, "epoch": int(epoch), "step": int(step)}
+
+    def resume_training_from(self, snapshot: dict) -> None:
+        """Makes the next `fit` (called from `on_train_begin`) continue at the snapshot's epoch and batch."""
+        self._resume_point = snapshot
+
+    def _state_from_snapshot(self, snapshot: dict) -> dict:
+        keys = ("trainable", "non_trainable", "optimizer", "metrics", "rng")
+        return jax.device_put({k: snapshot[k] for k in keys})
 
     def _precompile(self, run, adapter, perm, plan, val_adapter, trainable, frozen) -> None:
         """Starts compiling, on a background thread, every batch size this fit will meet (validation too).

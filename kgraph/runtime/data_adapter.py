@@ -113,16 +113,19 @@ class ArrayDataAdapter:
         self.shuffle = shuffle
         self.host = (x, y, sample_weight)
         self.device = jax.device_put(self.host)
-        self._rng = np.random.default_rng(seed)
+        self.seed = seed
 
-    def epoch(self, steps_per_execution: int = 1):
-        """The permutation for this epoch and its plan: (first batch index, first sample, batch size, batches)."""
+    def epoch(self, steps_per_execution: int = 1, index: int = 0, first_step: int = 0):
+        """Epoch `index`'s permutation and plan from batch `first_step` on: (batch, first sample, size, batches).
+
+        The permutation is a function of (seed, index), so a resumed run sees the same order.
+        """
         if self.shuffle:
-            perm = self._rng.permutation(self.size).astype(np.int32)
+            perm = np.random.default_rng([self.seed, index]).permutation(self.size).astype(np.int32)
         else:
             perm = np.arange(self.size, dtype=np.int32)
         plan = []
-        step = 0
+        step = first_step
         while step < self.num_batches:
             start = (step * self.batch_size) % self.size
             size = min(self.batch_size, self.size - start)
