@@ -27,8 +27,10 @@ def unique_name(base: str) -> str:
 
 
 def snake_case(name: str) -> str:
+    """Keras' default layer names from class names: "Conv2D" → "conv2d", "MyModel" → "my_model"."""
+    name = re.sub(r"\W+", "", name)
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def _call_stack() -> list:

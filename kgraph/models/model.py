@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kgraph.layers.layer import Layer, unique_name
+from kgraph.layers.layer import Layer, snake_case, unique_name
 from kgraph.models.trainer import Trainer
 
 
@@ -23,7 +23,7 @@ class Model(Trainer, Layer):
     def __init__(self, *args, name=None, trainable=True, dtype=None, **kwargs):
         if type(self) is Model and args:
             raise TypeError("Model(...) takes inputs and outputs: Model(inputs=keras.Input(...), outputs=...)")
-        Layer.__init__(self, name=name or unique_name(type(self).__name__.lower() if type(self) is not Model else "model"),
+        Layer.__init__(self, name=name or unique_name(snake_case(type(self).__name__) if type(self) is not Model else "model"),
                        trainable=trainable, dtype=dtype, **kwargs)
         Trainer.__init__(self)
 
