@@ -12,7 +12,8 @@ from kgraph.callbacks import Callback, CallbackList, History, ProgbarLogger
 from kgraph.models.compile_utils import CompileLoss, CompileMetrics
 from kgraph.models.graph_builder import Program, input_specs_from_data, input_specs_from_model, trace_model
 from kgraph.runtime.data_adapter import ArrayDataAdapter, split_for_validation
-from kgraph.runtime.steps import PredictExecutables, StepExecutables
+from kgraph.runtime.data_adapters import DevicePrefetcher, get_data_adapter, is_array_data
+from kgraph.runtime.steps import BatchExecutables, PredictExecutables, StepExecutables
 from kgraph.utils import tree
 
 
@@ -49,6 +50,7 @@ class Trainer:
         self.history = None
         self._compile_args = None
         self._fit_live = None
+        self._fit_vars = None
         self._resume_point = None
         self._programs: dict = {}
         self._executables: dict = {}
@@ -334,14 +336,17 @@ class Trainer:
 
         return body
 
-    def _executable(self, kind: str, program: Program, index: dict):
-        key = (kind, id(program))
+    def _executable(self, kind: str, program: Program, index: dict, stream: bool = False):
+        """The compiled steps of `kind` ("train", "test", "predict"), over device-resident arrays or streamed batches."""
+        key = (kind, id(program), stream)
         if key not in self._executables:
             if kind == "predict":
-                self._executables[key] = PredictExecutables(self._predict_body(program, index))
+                body = self._predict_body(program, index)
+                self._executables[key] = BatchExecutables(body, donate=False) if stream else PredictExecutables(body)
             else:
                 body = self._train_body(program, index) if kind == "train" else self._test_body(program, index)
-                self._executables[key] = StepExecutables(body, self._logs, donate=kind == "train")
+                cls = BatchExecutables if stream else StepExecutables
+                self._executables[key] = cls(body, self._logs, donate=kind == "train")
         return self._executables[key]
 
     # --- state transfer ----------------------------------------------------------------------------------
@@ -384,33 +389,101 @@ class Trainer:
         self._write_metric_state(state["metrics"])
         self._rng_key = state["rng"]
 
+    # --- data ----------------------------------------------------------------------------------------------
+    def _data(self, x, y, sample_weight, batch_size, steps, shuffle, class_weight, training: bool):
+        """(adapter, program, output names) for any data source; streaming sources are peeked for their signature."""
+        if is_array_data(x):
+            program = self._prepare(x, training)
+            if self.compiled:
+                self._finalize_compile(program, y)
+            names = self._output_names(program)
+            return self._adapter(x, y, sample_weight, batch_size, steps, shuffle, class_weight, names), program, names
+        adapter = get_data_adapter(x, y, sample_weight, batch_size, steps, shuffle, class_weight, seed=kg_random.next_seed())
+        x0, y0, _ = adapter.peek()
+        program = self._prepare(x0, training)
+        if self.compiled:
+            self._finalize_compile(program, y0)
+        return adapter, program, self._output_names(program)
+
+    def _model_batch(self, names: list[str], batch) -> tuple:
+        """A host batch from a streaming source in the flat (x, y, sample_weight) lists the steps take."""
+        x, y, sw = batch
+        return (self._check_inputs(self._flatten_x(x)),
+                self._flatten_y(y, names) if y is not None else None,
+                self._flatten_sample_weight(sw, names) if sw is not None else None)
+
+    def _run_batches(self, kind: str, adapter, run, state, callback_list, names, epoch: int = 0, first_step: int = 0):
+        """Runs one pass of `kind` steps over the adapter's batches, calling the batch hooks; returns (state, logs, batches)."""
+        begin = getattr(callback_list, f"on_{kind}_batch_begin")
+        end = getattr(callback_list, f"on_{kind}_batch_end")
+        live = kind == "train"
+        logs, count = {}, 0
+        if isinstance(adapter, ArrayDataAdapter):
+            hooks = TRAIN_BATCH_HOOKS if kind == "train" else TEST_BATCH_HOOKS
+            perm, plan = adapter.epoch(steps_per_call(callback_list, self.steps_per_execution, hooks), epoch, first_step)
+            for step, start, size, fused in plan:
+                begin(step)
+                state, logs = run(state, adapter.device, perm, start, size, fused)
+                count += fused
+                if live:
+                    self._fit_live = (state, epoch, step + fused)
+                end(step + fused - 1, logs)
+                if kind == "train" and self.stop_training:
+                    break
+            return state, logs, count
+        host = (self._model_batch(names, b) for b in adapter.batches(epoch))
+        with DevicePrefetcher(host, size=2) as batches:
+            for step, batch in enumerate(batches):
+                if step < first_step:
+                    continue
+                begin(step)
+                state, logs = run(state, batch)
+                count += 1
+                if live:
+                    self._fit_live = (state, epoch, step + 1)
+                end(step, logs)
+                if kind == "train" and self.stop_training:
+                    break
+        adapter.on_epoch_end()
+        return state, logs, count
+
     # --- fit -----------------------------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
             steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1):
-        """Trains for `epochs` epochs over `x`/`y` and returns the History."""
+        """Trains for `epochs` epochs over `x`/`y` (arrays, a PyDataset, a generator, a torch DataLoader or a
+        tf.data Dataset) and returns the History."""
         self._assert_compiled("fit")
         if x is None:
             raise ValueError("fit() needs training data `x`")
         if validation_split and validation_data is None:
+            if not is_array_data(x):
+                raise ValueError("Argument `validation_split` is only supported for NumPy arrays (or lists/dicts of "
+                                 f"them); got x of type {type(x).__name__}. Pass `validation_data` instead.")
             x_flat = self._flatten_x(x)
             (x_flat, y, sample_weight), (vx, vy, vsw) = split_for_validation((x_flat, y, sample_weight), validation_split)
             x = x_flat if len(x_flat) > 1 else x_flat[0]
             validation_data = (vx if len(vx) > 1 else vx[0], vy, vsw)
-        program = self._prepare(x, training=True)
-        self._finalize_compile(program, y)
-        names = self._output_names(program)
-        adapter = self._adapter(x, y, sample_weight, batch_size, steps_per_epoch, shuffle, class_weight, names)
+        adapter, program, names = self._data(x, y, sample_weight, batch_size, steps_per_epoch, shuffle, class_weight, True)
+        try:
+            return self._fit(adapter, program, names, epochs, verbose, callbacks, validation_data, initial_epoch,
+                             validation_steps, validation_batch_size or batch_size, validation_freq)
+        finally:
+            self._fit_live = None
+            if hasattr(adapter, "close"):
+                adapter.close()
+
+    def _fit(self, adapter, program, names, epochs, verbose, callbacks, validation_data, initial_epoch,
+             validation_steps, validation_batch_size, validation_freq):
         if not self._compiled_loss.has_loss and not program.graph.losses:
             raise ValueError("No loss to compute. Provide a `loss` argument in `compile()` or add losses with `add_loss`.")
         val_adapter = None
         if validation_data is not None:
-            vx, vy, vsw = self._unpack_validation(validation_data)
-            val_adapter = self._adapter(vx, vy, vsw, validation_batch_size or batch_size, validation_steps, False,
-                                        program_names=names)
+            val_adapter = self._validation_adapter(validation_data, validation_batch_size, validation_steps, names)
+        stream = not isinstance(adapter, ArrayDataAdapter)
         trainable, frozen = self._partition()
-        index = self._param_index(program, trainable, frozen)
-        run = self._executable("train", program, index)
+        run = self._executable("train", program, self._param_index(program, trainable, frozen), stream)
+        self._fit_vars = (trainable, frozen)
         verbose = 1 if verbose == "auto" else verbose
         callback_list = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
                                      verbose=verbose, epochs=epochs, steps=adapter.num_batches)
@@ -423,31 +496,36 @@ class Trainer:
         for epoch in range(first_epoch, epochs):
             callback_list.on_epoch_begin(epoch)
             resuming = resume is not None and epoch == resume["epoch"]
-            perm, plan = adapter.epoch(steps_per_call(callback_list, self.steps_per_execution, TRAIN_BATCH_HOOKS), epoch,
-                                       first_step=resume["step"] if resuming else 0)
-            if epoch == first_epoch:
-                self._precompile(run, adapter, perm, plan or [(0, 0, adapter.batch_size, 1)], val_adapter, trainable, frozen)
+            if epoch == first_epoch and not stream:
+                self._precompile(run, adapter, val_adapter, trainable, frozen)
             state = self._state_from_snapshot(resume) if resuming else self._train_state(trainable, frozen, reset_metrics=True)
-            logs = self._logs(state) if resuming else {}
-            for step, start, size, fused in plan:
-                callback_list.on_train_batch_begin(step)
-                state, logs = run(state, adapter.device, perm, start, size, fused)
-                self._fit_live = (state, trainable, frozen, epoch, step + fused)
-                callback_list.on_train_batch_end(step + fused - 1, logs)
-                self._fit_live = None
-                if self.stop_training:
-                    break
+            state, logs, count = self._run_batches("train", adapter, run, state, callback_list, names, epoch,
+                                                   resume["step"] if resuming else 0)
+            self._fit_live = None
+            if resuming and count == 0:
+                logs = self._logs(state)
             self._write_train_state(state, trainable, frozen)
             self._fit_position = (epoch + 1, 0)
+            if count == 0 and not resuming:
+                break
             epoch_logs = _float_logs(logs)
             if val_adapter is not None and self._should_validate(epoch, validation_freq):
-                val_logs = self._run_evaluate(val_adapter, callback_list, program_names=names)
+                val_logs = self._run_evaluate(val_adapter, callback_list, names)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
             callback_list.on_epoch_end(epoch, epoch_logs)
             if self.stop_training:
                 break
         callback_list.on_train_end(epoch_logs)
         return self.history
+
+    def _validation_adapter(self, validation_data, batch_size, steps, names):
+        """Validation data as an adapter: a tuple of arrays (x_val, y_val[, sample_weight]) or any data source."""
+        if isinstance(validation_data, tuple) and len(validation_data) in (2, 3) and is_array_data(validation_data[0]):
+            vx, vy, vsw = self._unpack_validation(validation_data)
+            return self._adapter(vx, vy, vsw, batch_size, steps, False, program_names=names)
+        if isinstance(validation_data, (list, tuple)) and not is_array_data(validation_data):
+            self._unpack_validation(validation_data)
+        return get_data_adapter(validation_data, steps_per_epoch=steps)
 
     # --- fault tolerance ---------------------------------------------------------------------------------
     def jax_state_sync(self) -> None:
@@ -458,7 +536,8 @@ class Trainer:
         live = getattr(self, "_fit_live", None)
         if live is None:
             return
-        state, trainable, frozen, _, _ = live
+        state = live[0]
+        trainable, frozen = self._fit_vars
         copy = lambda tree: jax.tree_util.tree_map(lambda a: jax.device_put(np.array(a)), tree)  # noqa: E731
         self._write_train_state(copy(state), trainable, frozen)
 
@@ -469,7 +548,7 @@ class Trainer:
         """
         live = getattr(self, "_fit_live", None)
         if live is not None:
-            state, _, _, epoch, step = live
+            state, epoch, step = live
         else:
             trainable, frozen = self._partition()
             state = {"trainable": [v.value for v in trainable], "non_trainable": [v.value for v in frozen],
@@ -486,7 +565,7 @@ class Trainer:
         keys = ("trainable", "non_trainable", "optimizer", "metrics", "rng")
         return jax.device_put({k: snapshot[k] for k in keys})
 
-    def _precompile(self, run, adapter, perm, plan, val_adapter, trainable, frozen) -> None:
+    def _precompile(self, run, adapter, val_adapter, trainable, frozen) -> None:
         """Starts compiling, on a background thread, every batch size this fit will meet (validation too).
 
         It runs from shapes alone, so compilation overlaps building the optimizer state and the first steps.
@@ -500,9 +579,10 @@ class Trainer:
             jax.eval_shape(self.optimizer.init, weights["trainable"])
         state = {**weights, "optimizer": jax.tree_util.tree_map(spec, optimizer),
                  "rng": jax.ShapeDtypeStruct((2,), np.uint32)}
+        perm, plan = adapter.epoch()
         for size in sorted({size for _, _, size, _ in plan}, key=lambda s: s != plan[0][2]):
             run.prepare(state, adapter.device, perm, size)
-        if val_adapter is not None:
+        if isinstance(val_adapter, ArrayDataAdapter):
             test_program = self._program(False, val_adapter.host[0])
             test_run = self._executable("test", test_program, self._param_index(test_program, trainable, frozen))
             val_perm, val_plan = val_adapter.epoch()
@@ -525,32 +605,26 @@ class Trainer:
     # --- evaluate -------------------------------------------------------------------------------------------
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
                  callbacks=None, return_dict=False):
-        """Returns the loss and metric values on `x`/`y` (a scalar, a list in `metrics_names` order, or a dict)."""
+        """Returns the loss and metric values on `x`/`y` (a scalar, a list in Keras' order, or a dict)."""
         self._assert_compiled("evaluate")
-        program = self._prepare(x, training=False)
-        self._finalize_compile(program, y)
-        names = self._output_names(program)
-        adapter = self._adapter(x, y, sample_weight, batch_size, steps, False, program_names=names)
+        adapter, program, names = self._data(x, y, sample_weight, batch_size, steps, False, None, False)
         verbose = 1 if verbose == "auto" else verbose
         callback_list = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
                                      steps=adapter.num_batches)
-        logs = self._run_evaluate(adapter, callback_list, program_names=names)
+        logs = self._run_evaluate(adapter, callback_list, names, program)
         return self._format_logs(logs, return_dict)
 
-    def _run_evaluate(self, adapter, callback_list, program_names) -> dict:
-        program = self._program(False, adapter.host[0])
+    def _run_evaluate(self, adapter, callback_list, names, program=None) -> dict:
+        if program is None:
+            sample = adapter.host[0] if isinstance(adapter, ArrayDataAdapter) else adapter.peek()[0]
+            program = self._prepare(sample, training=False)
         trainable, frozen = self._partition()
-        index = self._param_index(program, trainable, frozen)
-        run = self._executable("test", program, index)
+        stream = not isinstance(adapter, ArrayDataAdapter)
+        run = self._executable("test", program, self._param_index(program, trainable, frozen), stream)
         state = {"trainable": [v.value for v in trainable], "non_trainable": [v.value for v in frozen],
                  "metrics": self._metric_state(reset=True)}
         callback_list.on_test_begin()
-        perm, plan = adapter.epoch(steps_per_call(callback_list, self.steps_per_execution, TEST_BATCH_HOOKS))
-        logs = {}
-        for step, start, size, fused in plan:
-            callback_list.on_test_batch_begin(step)
-            state, logs = run(state, adapter.device, perm, start, size, fused)
-            callback_list.on_test_batch_end(step + fused - 1, logs)
+        state, logs, _ = self._run_batches("test", adapter, run, state, callback_list, names)
         self._write_metric_state(state["metrics"])
         logs = _float_logs(logs)
         callback_list.on_test_end(logs)
@@ -559,27 +633,40 @@ class Trainer:
     # --- predict ----------------------------------------------------------------------------------------------
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Runs the model in inference mode over `x` in batches; returns NumPy arrays shaped like the outputs."""
-        program = self._prepare(x, training=False)
-        adapter = self._adapter(x, None, None, batch_size, steps, False)
+        adapter, program, names = self._data(x, None, None, batch_size, steps, False, None, False)
         trainable, frozen = self._partition_for_inference()
-        index = self._param_index(program, trainable, frozen)
-        run = self._executable("predict", program, index)
-        state = {"trainable": [v.value for v in trainable], "non_trainable": [v.value for v in frozen]}
+        stream = not isinstance(adapter, ArrayDataAdapter)
+        run = self._executable("predict", program, self._param_index(program, trainable, frozen), stream)
+        params = {"trainable": [v.value for v in trainable], "non_trainable": [v.value for v in frozen]}
         verbose = 1 if verbose == "auto" else verbose
         callback_list = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
                                      steps=adapter.num_batches)
         callback_list.on_predict_begin()
-        perm, plan = adapter.epoch(getattr(self, "steps_per_execution", 1))
         chunks = []
-        for step, start, size, fused in plan:
+        for step, outputs in self._predict_batches(adapter, run, params, names):
             callback_list.on_predict_batch_begin(step)
-            outputs = run(state, adapter.device, perm, start, size, fused)
-            outputs = [o.reshape((-1,) + o.shape[2:]) for o in outputs]
             chunks.append(outputs)
-            callback_list.on_predict_batch_end(step + fused - 1, {"outputs": outputs})
+            callback_list.on_predict_batch_end(step, {"outputs": outputs})
+        if hasattr(adapter, "close"):
+            adapter.close()
+        if not chunks:
+            raise ValueError("predict() got no data: the input yielded no batches")
         flat = [np.concatenate([np.asarray(c[i]) for c in chunks]) for i in range(len(program.graph.outputs))]
         callback_list.on_predict_end()
         return tree.pack_like(program.output_structure, flat)
+
+    def _predict_batches(self, adapter, run, params, names):
+        """Yields (last batch index, outputs) per compiled call."""
+        if isinstance(adapter, ArrayDataAdapter):
+            perm, plan = adapter.epoch(getattr(self, "steps_per_execution", 1))
+            for step, start, size, fused in plan:
+                outputs = run(params, adapter.device, perm, start, size, fused)
+                yield step + fused - 1, [o.reshape((-1,) + o.shape[2:]) for o in outputs]
+            return
+        host = ((self._check_inputs(self._flatten_x(b[0])), None, None) for b in adapter.batches())
+        with DevicePrefetcher(host, size=2) as batches:
+            for step, batch in enumerate(batches):
+                yield step, run(params, batch)
 
     def _partition_for_inference(self):
         if self.compiled and getattr(self, "_trainable_snapshot", None) is not None:
@@ -608,7 +695,7 @@ class Trainer:
         names = self._output_names(program)
         adapter = self._adapter(x, y, sample_weight, None, None, False, program_names=names)
         adapter.batch_size, adapter.num_batches = adapter.size, 1
-        logs = self._run_evaluate(adapter, CallbackList(model=self), program_names=names)
+        logs = self._run_evaluate(adapter, CallbackList(model=self), names, program)
         return self._format_logs(logs, return_dict)
 
     def predict_on_batch(self, x):

@@ -87,3 +87,17 @@ class PredictExecutables:
 
             fn = self._cache[key] = jax.jit(run)
         return fn(params, data, perm, np.int32(start))
+
+
+class BatchExecutables:
+    """One compiled step over a batch fed from the host (streaming sources); jit retraces per batch shape."""
+
+    def __init__(self, body: Callable, finish: Callable | None = None, donate: bool = True):
+        def run(state, batch):
+            new = body(state, batch)
+            return (new, finish(new)) if finish is not None else new
+
+        self._fn = jax.jit(run, donate_argnums=(0,) if donate else ())
+
+    def __call__(self, state, batch):
+        return self._fn(state, batch)

@@ -1,6 +1,7 @@
 """`kgraph.utils`: seeds and helpers users reach for."""
 
 from kgraph.random import set_seed
+from kgraph.utils.py_dataset import PyDataset, Sequence
 
 
 def set_random_seed(seed: int) -> None:
@@ -8,4 +9,4 @@ def set_random_seed(seed: int) -> None:
     set_seed(seed)
 
 
-__all__ = ["set_random_seed"]
+__all__ = ["PyDataset", "Sequence", "set_random_seed"]

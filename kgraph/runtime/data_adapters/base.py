@@ -96,15 +96,17 @@ class DataAdapter:
         num_batches: batches per epoch, or None when unknown or endless.
         can_split: whether `validation_split` can hold out part of the data (only in-memory arrays can).
 
-    `batches()` yields one epoch of host batches `(x, y, sample_weight)` (missing parts None), each leaf a
-    NumPy array (float64 as float32, int64 as int32), each structure (array, list or dict of arrays) as the
-    source gives it. Call `on_epoch_end()` after each epoch and `close()` when done (or use `with`).
+    `batches(epoch)` yields one epoch of host batches `(x, y, sample_weight)` (missing parts None), each
+    leaf a NumPy array (float64 as float32, int64 as int32), each structure (array, list or dict of arrays)
+    as the source gives it; `epoch` (default: one more than last time) picks the shuffle order of sources
+    that shuffle, so a resumed run sees the same order. Call `on_epoch_end()` after each epoch and
+    `close()` when done (or use `with`).
     """
 
     num_batches: int | None = None
     can_split = False
 
-    def batches(self) -> Iterator[tuple]:
+    def batches(self, epoch: int | None = None) -> Iterator[tuple]:
         raise NotImplementedError
 
     def peek(self) -> tuple:
@@ -156,6 +158,8 @@ class StreamAdapter(DataAdapter):
         self._fresh = False  # the current pass has not been handed to an epoch yet
         self._pending = None  # a peeked batch, served first
         self._expected = None  # the signature of the first batch; every later batch must match it
+        self._next_epoch = 0
+        self._pass_epoch = 0  # the epoch index the current pass was opened for (a PyDataset's shuffle order)
 
     def _open(self) -> Iterator:
         raise NotImplementedError
@@ -164,6 +168,7 @@ class StreamAdapter(DataAdapter):
         """Hook run at the start of each epoch."""
 
     def _start_pass(self) -> None:
+        self._pass_epoch = self._next_epoch
         self._iterator = self._open()
         self._position = 0
         self._fresh = True
@@ -194,10 +199,15 @@ class StreamAdapter(DataAdapter):
             self._fresh = True
         return self._pending
 
-    def batches(self) -> Iterator[tuple]:
+    def batches(self, epoch: int | None = None) -> Iterator[tuple]:
+        if epoch is not None and epoch != self._next_epoch:
+            self._next_epoch = epoch
+            if self.reiterable and self.steps is None:  # a peeked pass was opened for another epoch
+                self._pending = self._iterator = None
         self._epoch_begin()
         if self._pending is None and self._needs_new_pass():
             self._start_pass()
+        self._next_epoch += 1
         self._fresh = False
         count = 0
         while self.num_batches is None or count < self.num_batches:

@@ -40,18 +40,19 @@ class PyDatasetAdapter(StreamAdapter):
     Args:
         dataset: a `kgraph.utils.PyDataset` (or `keras.utils.PyDataset`) instance.
         steps: batches per epoch, or None for `dataset.num_batches`.
-        shuffle: visit the batches in a new random order each epoch (ignored for an endless dataset).
+        shuffle: visit the batches in a random order, a function of (seed, epoch index), each epoch
+            (ignored for an endless dataset).
         class_weight: `{class_index: weight}` applied to each batch.
         seed: seeds the shuffling.
     """
 
     source_name = "PyDataset"
 
-    def __init__(self, dataset, steps=None, shuffle=False, class_weight=None, seed: int | None = None):
+    def __init__(self, dataset, steps=None, shuffle=False, class_weight=None, seed: int = 0):
         self.dataset = dataset
         super().__init__(dataset.num_batches, steps, class_weight)
         self.shuffle = bool(shuffle)
-        self._rng = np.random.default_rng(seed)
+        self.seed = seed
         self.workers = int(dataset.workers)
         self.use_multiprocessing = bool(dataset.use_multiprocessing)
         self.max_queue_size = max(int(dataset.max_queue_size), 1)
@@ -70,7 +71,7 @@ class PyDatasetAdapter(StreamAdapter):
         if self.pass_length is None:
             return itertools.count()
         if self.shuffle:
-            return self._rng.permutation(self.pass_length).tolist()
+            return np.random.default_rng([self.seed, self._pass_epoch]).permutation(self.pass_length).tolist()
         return range(self.pass_length)
 
     def _open(self):
@@ -79,7 +80,8 @@ class PyDatasetAdapter(StreamAdapter):
             return self._ordered(self._process_pool(), _worker_getitem, indices)
         if self.workers > 1:
             if self._executor is None:
-                self._executor = concurrent.futures.ThreadPoolExecutor(self.workers, thread_name_prefix="kgraph-pydataset")
+                self._executor = concurrent.futures.ThreadPoolExecutor(self.workers,
+                                                                       thread_name_prefix="kgraph-pydataset")
             return self._ordered(self._executor, self.dataset.__getitem__, indices)
         return (self.dataset[i] for i in indices)
 
@@ -100,7 +102,7 @@ class PyDatasetAdapter(StreamAdapter):
         return self._executor
 
     def _ordered(self, executor, getitem, indices):
-        """Batches in index order while up to `max_queue_size` are produced ahead; pending work is cancelled on exit."""
+        """Batches in index order, up to `max_queue_size` of them produced ahead; pending work is cancelled on exit."""
         indices = iter(indices)
         pending = collections.deque(executor.submit(getitem, i) for i in itertools.islice(indices, self.max_queue_size))
         try:

@@ -29,13 +29,16 @@ class ArrayAdapter(ArrayDataAdapter, DataAdapter):
     """
 
     can_split = True
+    _next_epoch = 0
 
     def _host_batch(self, index) -> tuple:
         return tuple(None if part is None else tree.map_structure(lambda a: None if a is None else a[index], part)
                      for part in self.host)
 
-    def batches(self):
-        order = self._rng.permutation(self.size) if self.shuffle else np.arange(self.size)
+    def batches(self, epoch: int | None = None):
+        epoch = self._next_epoch if epoch is None else epoch
+        self._next_epoch = epoch + 1
+        order = np.asarray(self.epoch(1, epoch)[0])  # the device path's order, exactly
         for step in range(self.num_batches):
             start = (step * self.batch_size) % self.size
             yield self._host_batch(order[start:start + self.batch_size])
@@ -120,7 +123,8 @@ def get_data_adapter(x, y=None, sample_weight=None, batch_size=None, steps_per_e
                           "infinite PyDataset. The PyDataset is expected to already be shuffled.", stacklevel=2)
         return PyDatasetAdapter(x, steps_per_epoch, shuffle=shuffle, class_weight=class_weight, seed=seed)
     if shuffle:
-        expectation = {"tf.data.Dataset": "The Dataset is expected to already be shuffled (via `.shuffle(buffer_size)`).",
+        expectation = {"tf.data.Dataset": "The Dataset is expected to already be shuffled "
+                                          "(via `.shuffle(buffer_size)`).",
                        "torch DataLoader": "The DataLoader is expected to already be shuffled.",
                        "generator": "The generator is expected to yield already-shuffled data."}[kind]
         warnings.warn(f"`shuffle=True` was passed, but will be ignored since the data `x` was provided as a {kind}. "
