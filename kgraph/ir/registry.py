@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -26,6 +27,7 @@ class OpDef:
     num_inputs: int | None = None
     random: bool = False
     doc: str = ""
+    family: str = ""
 
     def resolve_attrs(self, attrs: dict[str, Any]) -> dict[str, Any]:
         unknown = set(attrs) - set(self.attrs)
@@ -52,10 +54,14 @@ _REGISTRY: dict[str, OpDef] = {}
 
 def register(name: str, infer: InferFn, *, attrs: dict[str, Any] | None = None, num_inputs: int | None = None,
              random: bool = False, doc: str = "") -> OpDef:
-    """Declares op `name`. Raises if it is declared twice, so each op has exactly one entry."""
+    """Declares op `name`. Raises if it is declared twice, so each op has exactly one entry.
+
+    The op's family is the declaring module's name (`kgraph.ir.ops.convolution` → "convolution").
+    """
     if name in _REGISTRY:
         raise ValueError(f"op {name!r} is already registered")
-    op = OpDef(name, infer, dict(attrs or {}), num_inputs, random, doc)
+    family = sys._getframe(1).f_globals.get("__name__", "").rsplit(".", 1)[-1]
+    op = OpDef(name, infer, dict(attrs or {}), num_inputs, random, doc, family)
     _REGISTRY[name] = op
     return op
 

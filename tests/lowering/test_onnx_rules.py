@@ -141,14 +141,20 @@ def test_rule_parity(case_id, fn, inputs, opset):
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
 
 
-def test_every_inference_op_has_a_rule_and_a_parity_case():
+def test_every_inference_op_has_a_rule():
+    inference_ops = [name for name, op in all_ops().items() if not op.random]
+    assert [op for op in inference_ops if not has_rule(op)] == []
+    assert not has_rule("dropout")
+
+
+def test_every_core_family_op_has_a_parity_case():
+    """Ops of the core families are covered here; each other family's test module covers its own."""
     covered = set()
     for _, fn, inputs in CASES:
         covered |= {n.op for n in _trace(fn, inputs).nodes}
-    inference_ops = {name for name, op in all_ops().items() if not op.random}
-    assert inference_ops <= covered, sorted(inference_ops - covered)
-    assert all(has_rule(op) for op in inference_ops)
-    assert not has_rule("dropout")
+    core = {name for name, op in all_ops().items()
+            if not op.random and op.family in ("elementwise", "linalg", "reduction", "nn", "shape")}
+    assert core <= covered, sorted(core - covered)
 
 
 @pytest.mark.parametrize("opset,axes_as_input", [(13, False), (17, False), (18, True)])
