@@ -34,6 +34,7 @@ class TensorOperators:
     __mod__, __rmod__ = _binary("mod"), _binary("mod", True)
     __pow__, __rpow__ = _binary("power"), _binary("power", True)
     __matmul__, __rmatmul__ = _binary("matmul"), _binary("matmul", True)
+    __eq__, __ne__ = _binary("equal"), _binary("not_equal")
     __lt__, __le__ = _binary("less"), _binary("less_equal")
     __gt__, __ge__ = _binary("greater"), _binary("greater_equal")
     __and__, __or__ = _binary("logical_and"), _binary("logical_or")

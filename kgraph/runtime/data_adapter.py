@@ -97,12 +97,18 @@ class ArrayDataAdapter:
         sample_weight = standardize(sample_weight, "sample_weight")
         self.size = num_samples({"x": x, "y": y, "sample_weight": sample_weight})
         if class_weight is not None:
-            if y is None or not isinstance(y, np.ndarray):
-                raise ValueError("`class_weight` needs a single array of targets `y`")
+            targets = y[0] if isinstance(y, list) and len(y) == 1 else y
+            if not isinstance(targets, np.ndarray):
+                raise ValueError("`class_weight` is only supported for models with a single output and array targets `y`")
             if not isinstance(class_weight, dict):
                 raise TypeError(f"`class_weight` must be a dict {{class_index: weight}}, got {type(class_weight).__name__}")
-            cw = class_weights_to_sample_weights(y, class_weight)
-            sample_weight = cw if sample_weight is None else sample_weight * cw
+            cw = class_weights_to_sample_weights(targets, class_weight)
+            if sample_weight is None:
+                sample_weight = [cw] if isinstance(y, list) else cw
+            elif isinstance(sample_weight, list):
+                sample_weight = [None if w is None else w * cw for w in sample_weight]
+            else:
+                sample_weight = sample_weight * cw
         if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size <= 0):
             raise ValueError(f"`batch_size` must be a positive integer, got {batch_size!r}")
         self.batch_size = int(batch_size or 32)
