@@ -172,7 +172,7 @@ LecunNormal = _preset("LecunNormal", 1.0, "fan_in", "truncated_normal")
 _ALL = {cls.__name__: cls for cls in (Constant, Zeros, Ones, RandomUniform, RandomNormal, TruncatedNormal,
                                       VarianceScaling, GlorotUniform, GlorotNormal, HeUniform, HeNormal,
                                       LecunUniform, LecunNormal)}
-_ALIASES = {"zeros": "Zeros", "ones": "Ones", "constant": "Constant", "random_uniform": "RandomUniform",
+_ALIASES = {"uniform": "RandomUniform", "normal": "RandomNormal", "zeros": "Zeros", "ones": "Ones", "constant": "Constant", "random_uniform": "RandomUniform",
             "random_normal": "RandomNormal", "truncated_normal": "TruncatedNormal",
             "variance_scaling": "VarianceScaling", "glorot_uniform": "GlorotUniform",
             "glorot_normal": "GlorotNormal", "he_uniform": "HeUniform", "he_normal": "HeNormal",

@@ -35,5 +35,8 @@ class KerasTensor(TensorOperators):
     def __repr__(self) -> str:
         return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
 
+    def __iter__(self):
+        raise TypeError("Iterating over a symbolic tensor is not supported; index it or use kgraph.ops.split")
+
     def __bool__(self):
         raise TypeError("A KerasTensor has no truth value: it is a placeholder for a future batch of data.")

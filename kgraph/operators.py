@@ -40,3 +40,8 @@ class TensorOperators:
     __and__, __or__ = _binary("logical_and"), _binary("logical_or")
     __neg__, __abs__, __invert__ = _unary("negative"), _unary("abs"), _unary("logical_not")
     __hash__ = object.__hash__
+
+    def __getitem__(self, key):
+        from kgraph.ops.array import get_item
+
+        return get_item(self, key)

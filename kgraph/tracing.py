@@ -41,6 +41,9 @@ class SymbolicTensor(TensorOperators):
     def __repr__(self) -> str:
         return f"<SymbolicTensor {self.ir_value.type}>"
 
+    def __iter__(self):
+        raise TypeError("Iterating over a symbolic tensor is not supported; index it or use kgraph.ops.split")
+
     def __bool__(self):
         raise TypeError(
             "A symbolic tensor has no truth value while a model is traced; use kgraph.ops.where or "

@@ -362,8 +362,6 @@ class Layer:
     def _node_output(self, attr: str):
         if not self._inbound_nodes:
             raise AttributeError(f"Layer {self.name!r} has never been called and thus has no defined {attr}.")
-        if len(self._inbound_nodes) > 1:
-            raise AttributeError(f"Layer {self.name!r} has been called {len(self._inbound_nodes)} times; its {attr} is ambiguous. Use get_{attr}_at(node_index).")
         node = self._inbound_nodes[0]
         if attr == "output":
             return node.outputs
@@ -372,10 +370,12 @@ class Layer:
 
     @property
     def input(self):
+        """The input tensor(s) of the layer's first call on KerasTensors (Keras 3's convention)."""
         return self._node_output("input")
 
     @property
     def output(self):
+        """The output tensor(s) of the layer's first call on KerasTensors (Keras 3's convention)."""
         return self._node_output("output")
 
     # --- config ---------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from kgraph.ops.numpy import (
     ones_like, power, prod, reciprocal, reshape, round, rsqrt, shape, sign, sin, size, sqrt, square,
     squeeze, std, stop_gradient, subtract, sum, tanh, transpose, true_divide, var, where, zeros_like,
 )
+from kgraph.ops.array import *  # noqa: F401,F403,E402
 from kgraph.ops.attention import *  # noqa: F401,F403,E402
 from kgraph.ops.convolution import *  # noqa: F401,F403,E402
 from kgraph.ops.image import *  # noqa: F401,F403,E402
