@@ -1,3 +1,8 @@
 """Normalization layers."""
 
-__all__: list[str] = []
+from kgraph.layers.normalization.batch_normalization import BatchNormalization
+from kgraph.layers.normalization.group_normalization import GroupNormalization
+from kgraph.layers.normalization.layer_normalization import LayerNormalization
+from kgraph.layers.normalization.unit_normalization import UnitNormalization
+
+__all__ = ["BatchNormalization", "GroupNormalization", "LayerNormalization", "UnitNormalization"]

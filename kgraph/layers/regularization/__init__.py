@@ -1,5 +1,9 @@
 """Regularization layers: dropout and noise, active only in training."""
 
+from kgraph.layers.regularization.activity_regularization import ActivityRegularization
 from kgraph.layers.regularization.dropout import Dropout
+from kgraph.layers.regularization.gaussian_noise import GaussianDropout, GaussianNoise
+from kgraph.layers.regularization.spatial_dropout import SpatialDropout1D, SpatialDropout2D, SpatialDropout3D
 
-__all__ = ["Dropout"]
+__all__ = ["ActivityRegularization", "Dropout", "GaussianDropout", "GaussianNoise", "SpatialDropout1D",
+           "SpatialDropout2D", "SpatialDropout3D"]
