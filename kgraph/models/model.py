@@ -14,10 +14,14 @@ class Model(Trainer, Layer):
     """
 
     def __new__(cls, *args, **kwargs):
-        if cls is Model and (len(args) >= 2 or "inputs" in kwargs and "outputs" in kwargs):
+        functional_arguments = len(args) >= 2 or ("inputs" in kwargs and "outputs" in kwargs)
+        if functional_arguments:
             from kgraph.models.functional import Functional
 
-            return Functional.__new__(Functional)
+            if cls is Model:
+                return Functional.__new__(Functional)
+            if not issubclass(cls, Functional):
+                return Functional.__new__(_functional_subclass(cls, Functional))
         return super().__new__(cls)
 
     def __init__(self, *args, name=None, trainable=True, dtype=None, **kwargs):
@@ -67,3 +71,13 @@ class Model(Trainer, Layer):
 
         text = format_summary(self, line_length=line_length, show_trainable=show_trainable)
         (print_fn or print)(text)
+
+
+_functional_subclasses: dict[type, type] = {}
+
+
+def _functional_subclass(cls: type, functional: type) -> type:
+    """`cls` with Functional mixed in, so `MyModel(inputs, outputs)` keeps MyModel's overrides (Keras' pattern)."""
+    if cls not in _functional_subclasses:
+        _functional_subclasses[cls] = type(cls.__name__, (cls, functional), {"__module__": cls.__module__})
+    return _functional_subclasses[cls]

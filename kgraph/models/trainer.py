@@ -10,9 +10,10 @@ from kgraph import metrics as metrics_module
 from kgraph import random as kg_random
 from kgraph.callbacks import Callback, CallbackList, History, ProgbarLogger
 from kgraph.models.compile_utils import CompileLoss, CompileMetrics
+from kgraph.models.custom_steps import CustomSteps, custom_step
 from kgraph.models.graph_builder import Program, input_specs_from_data, input_specs_from_model, trace_model
 from kgraph.runtime.data_adapter import ArrayDataAdapter, split_for_validation
-from kgraph.runtime.data_adapters import DevicePrefetcher, get_data_adapter, is_array_data
+from kgraph.runtime.data_adapters import ArrayAdapter, DevicePrefetcher, get_data_adapter, is_array_data
 from kgraph.runtime.steps import BatchExecutables, PredictExecutables, StepExecutables
 from kgraph.utils import tree
 
@@ -40,7 +41,7 @@ def _float_logs(logs: dict) -> dict:
     return {k: float(np.asarray(v)) for k, v in logs.items()}
 
 
-class Trainer:
+class Trainer(CustomSteps):
     """Mixin of Model: compiled training, evaluation and prediction over device-resident state."""
 
     def __init__(self):
@@ -238,8 +239,8 @@ class Trainer:
         names = program_names
         y_list = self._flatten_y(y, names) if names else ([y] if y is not None else None)
         sw_list = self._flatten_sample_weight(sample_weight, names) if names else ([sample_weight] if sample_weight is not None else None)
-        adapter = ArrayDataAdapter(x_list, y_list, sw_list, batch_size=batch_size, steps=steps, shuffle=shuffle,
-                                   class_weight=class_weight, seed=kg_random.next_seed())
+        adapter = ArrayAdapter(x_list, y_list, sw_list, batch_size=batch_size, steps=steps, shuffle=shuffle,
+                               class_weight=class_weight, seed=kg_random.next_seed())
         x_host = self._check_inputs(adapter.host[0])
         if any(a is not b for a, b in zip(x_host, adapter.host[0])):
             adapter.host = (x_host,) + adapter.host[1:]
@@ -337,8 +338,18 @@ class Trainer:
         return body
 
     def _executable(self, kind: str, program: Program, index: dict, stream: bool = False):
-        """The compiled steps of `kind` ("train", "test", "predict"), over device-resident arrays or streamed batches."""
-        key = (kind, id(program), stream)
+        """The compiled steps of `kind` ("train", "test", "predict"), over device-resident arrays or streamed batches.
+
+        A model that overrides `train_step`/`test_step`/`predict_step` (Keras' JAX-style signatures) gets its
+        own step compiled instead, fed batch by batch.
+        """
+        custom = custom_step(self, kind)
+        key = (kind, id(program), stream or custom is not None)
+        if key in self._executables:
+            return self._executables[key]
+        if custom is not None:
+            self._executables[key] = BatchExecutables(custom, donate=kind == "train")
+            return self._executables[key]
         if key not in self._executables:
             if kind == "predict":
                 body = self._predict_body(program, index)
@@ -418,7 +429,7 @@ class Trainer:
         end = getattr(callback_list, f"on_{kind}_batch_end")
         live = kind == "train"
         logs, count = {}, 0
-        if isinstance(adapter, ArrayDataAdapter):
+        if not isinstance(run, BatchExecutables):
             hooks = TRAIN_BATCH_HOOKS if kind == "train" else TEST_BATCH_HOOKS
             perm, plan = adapter.epoch(steps_per_call(callback_list, self.steps_per_execution, hooks), epoch, first_step)
             for step, start, size, fused in plan:
@@ -431,7 +442,10 @@ class Trainer:
                 if kind == "train" and self.stop_training:
                     break
             return state, logs, count
-        host = (self._model_batch(names, b) for b in adapter.batches(epoch))
+        if isinstance(adapter, ArrayDataAdapter):
+            host = adapter.batches(epoch)
+        else:
+            host = (self._model_batch(names, b) for b in adapter.batches(epoch))
         with DevicePrefetcher(host, size=2) as batches:
             for step, batch in enumerate(batches):
                 if step < first_step:
@@ -496,7 +510,7 @@ class Trainer:
         for epoch in range(first_epoch, epochs):
             callback_list.on_epoch_begin(epoch)
             resuming = resume is not None and epoch == resume["epoch"]
-            if epoch == first_epoch and not stream:
+            if epoch == first_epoch and isinstance(run, StepExecutables):
                 self._precompile(run, adapter, val_adapter, trainable, frozen)
             state = self._state_from_snapshot(resume) if resuming else self._train_state(trainable, frozen, reset_metrics=True)
             state, logs, count = self._run_batches("train", adapter, run, state, callback_list, names, epoch,
@@ -585,6 +599,8 @@ class Trainer:
         if isinstance(val_adapter, ArrayDataAdapter):
             test_program = self._program(False, val_adapter.host[0])
             test_run = self._executable("test", test_program, self._param_index(test_program, trainable, frozen))
+            if not isinstance(test_run, StepExecutables):
+                return
             val_perm, val_plan = val_adapter.epoch()
             for size in sorted({size for _, _, size, _ in val_plan}):
                 test_run.prepare(weights, val_adapter.device, val_perm, size)
@@ -657,16 +673,19 @@ class Trainer:
 
     def _predict_batches(self, adapter, run, params, names):
         """Yields (last batch index, outputs) per compiled call."""
-        if isinstance(adapter, ArrayDataAdapter):
+        if isinstance(adapter, ArrayDataAdapter) and not isinstance(run, BatchExecutables):
             perm, plan = adapter.epoch(getattr(self, "steps_per_execution", 1))
             for step, start, size, fused in plan:
                 outputs = run(params, adapter.device, perm, start, size, fused)
                 yield step + fused - 1, [o.reshape((-1,) + o.shape[2:]) for o in outputs]
             return
-        host = ((self._check_inputs(self._flatten_x(b[0])), None, None) for b in adapter.batches())
+        if isinstance(adapter, ArrayDataAdapter):
+            host = ((b[0], None, None) for b in adapter.batches())
+        else:
+            host = ((self._check_inputs(self._flatten_x(b[0])), None, None) for b in adapter.batches())
         with DevicePrefetcher(host, size=2) as batches:
             for step, batch in enumerate(batches):
-                yield step, run(params, batch)
+                yield step, tree.flatten(run(params, batch))
 
     def _partition_for_inference(self):
         if self.compiled and getattr(self, "_trainable_snapshot", None) is not None:
