@@ -1,6 +1,7 @@
 """`kgraph.utils`: seeds and helpers users reach for."""
 
 from kgraph.random import set_seed
+from kgraph.utils.plot_model import plot_model
 from kgraph.utils.py_dataset import PyDataset, Sequence
 
 
@@ -9,4 +10,4 @@ def set_random_seed(seed: int) -> None:
     set_seed(seed)
 
 
-__all__ = ["PyDataset", "Sequence", "set_random_seed"]
+__all__ = ["PyDataset", "Sequence", "plot_model", "set_random_seed"]

@@ -56,14 +56,14 @@ def gradients(ours, theirs, inputs: Sequence[np.ndarray]) -> tuple[list, list]:
         outputs = program.fn(params, list(inputs), None)[0]
         return sum(o.astype("float32").sum() for o in outputs)
 
-    ours_grads = jax.grad(ours_sum)([v.value for v in trainable])
+    ours_grads = jax.jit(jax.grad(ours_sum))([v.value for v in trainable])
 
     def theirs_sum(values):
         outputs, _ = theirs.stateless_call(values, [v.value for v in theirs.non_trainable_variables],
                                            list(inputs) if len(inputs) > 1 else inputs[0], training=False)
         return sum(o.astype("float32").sum() for o in _flat_tensors(outputs))
 
-    theirs_grads = jax.grad(theirs_sum)([v.value for v in theirs.trainable_variables])
+    theirs_grads = jax.jit(jax.grad(theirs_sum))([v.value for v in theirs.trainable_variables])
     return [np.asarray(g) for g in ours_grads], [np.asarray(g) for g in theirs_grads]
 
 

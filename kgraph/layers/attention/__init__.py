@@ -1,3 +1,7 @@
 """Attention layers."""
 
-__all__: list[str] = []
+from kgraph.layers.attention.additive_attention import AdditiveAttention
+from kgraph.layers.attention.attention import Attention
+from kgraph.layers.attention.multi_head_attention import MultiHeadAttention
+
+__all__ = ["AdditiveAttention", "Attention", "MultiHeadAttention"]
