@@ -8,6 +8,8 @@ from kgraph.ir.graph import Graph, Value
 
 
 def _attr(value) -> str:
+    if isinstance(value, Graph):
+        return f"<graph {value.name}: {len(value.inputs)} inputs, {len(value.nodes)} nodes>"
     if isinstance(value, np.ndarray):
         if value.size <= 4:
             return np.array2string(value, separator=", ")

@@ -49,6 +49,16 @@ class Model(Trainer, Layer):
                 return layer
         raise ValueError(f"No such layer: {name!r}. Existing layers are: {[l.name for l in layers]}.")
 
+    def reset_state(self) -> None:
+        """Zeroes the states of every stateful layer (RNNs with `stateful=True`), as the Keras FAQ's reset_states()."""
+        for layer in self._flatten_layers(include_self=False):
+            if getattr(layer, "stateful", False) and callable(getattr(layer, "reset_state", None)):
+                layer.reset_state()
+
+    def reset_states(self) -> None:
+        """Alias of `reset_state`."""
+        self.reset_state()
+
     def export(self, filepath, format="onnx", opset=None, batch_size=None, verify=False, **kwargs):
         """Writes the model's inference graph to `filepath` as ONNX, atomically, after the ONNX checker passes.
 

@@ -216,7 +216,10 @@ class Trainer(CustomSteps):
         return [sample_weight] * len(names)
 
     def _check_inputs(self, arrays: list) -> list:
-        """Checks arrays against the model's Input specs; rank off by one with a size-1 dim is adjusted as Keras does."""
+        """Checks arrays against the model's Input specs; rank off by one with a size-1 dim is adjusted as Keras does.
+
+        The first dim is not checked: a fixed batch size (stateful RNNs) is the size of each batch, not of the data.
+        """
         specs = input_specs_from_model(self)
         if specs is None:
             return arrays
@@ -227,7 +230,7 @@ class Trainer(CustomSteps):
                 a = a[..., None]
             elif a.ndim == len(expected) + 1 and a.shape[-1] == 1:
                 a = a[..., 0]
-            compatible = a.ndim == len(expected) and all(e is None or e == d for e, d in zip(expected, a.shape))
+            compatible = a.ndim == len(expected) and all(e is None or e == d for e, d in zip(expected[1:], a.shape[1:]))
             if not compatible:
                 raise ValueError(f"Input {spec.name!r} of model {self.name!r} is incompatible with the data: "
                                  f"expected shape={expected}, found shape={tuple(a.shape)}")
@@ -330,10 +333,16 @@ class Trainer(CustomSteps):
         return body
 
     def _predict_body(self, program: Program, index: dict):
+        """`body(params, batch) -> (states, outputs)`: `params["states"]` holds the values of the parameters the graph
+        updates (stateful RNNs' states); they override the weights and come back updated for the next batch."""
         def body(params, batch):
             x, _, _ = batch
-            outputs, _, _ = self._forward(program, index, params["trainable"], params["non_trainable"], x, None)
-            return outputs
+            weights = {"t": list(params["trainable"]), "n": list(params["non_trainable"])}
+            for name, value in params["states"].items():
+                kind, i = index[name]
+                weights[kind][i] = value
+            outputs, _, updates = self._forward(program, index, weights["t"], weights["n"], x, None)
+            return {name: updates[name] for name in params["states"]}, outputs
 
         return body
 
@@ -653,16 +662,19 @@ class Trainer(CustomSteps):
         trainable, frozen = self._partition_for_inference()
         stream = not isinstance(adapter, ArrayDataAdapter)
         run = self._executable("predict", program, self._param_index(program, trainable, frozen), stream)
-        params = {"trainable": [v.value for v in trainable], "non_trainable": [v.value for v in frozen]}
+        states = {name: program.variables[name].value for name in program.graph.updates}
+        params = {"trainable": [v.value for v in trainable], "non_trainable": [v.value for v in frozen], "states": states}
         verbose = 1 if verbose == "auto" else verbose
         callback_list = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
                                      steps=adapter.num_batches)
         callback_list.on_predict_begin()
         chunks = []
-        for step, outputs in self._predict_batches(adapter, run, params, names):
+        for step, outputs, states in self._predict_batches(adapter, run, params, names):
             callback_list.on_predict_batch_begin(step)
             chunks.append(outputs)
             callback_list.on_predict_batch_end(step, {"outputs": outputs})
+        for name, value in states.items():
+            program.variables[name].assign(value)
         if hasattr(adapter, "close"):
             adapter.close()
         if not chunks:
@@ -672,12 +684,13 @@ class Trainer(CustomSteps):
         return tree.pack_like(program.output_structure, flat)
 
     def _predict_batches(self, adapter, run, params, names):
-        """Yields (last batch index, outputs) per compiled call."""
+        """Yields (last batch index, outputs, states) per compiled call; each call starts from the last states."""
         if isinstance(adapter, ArrayDataAdapter) and not isinstance(run, BatchExecutables):
             perm, plan = adapter.epoch(getattr(self, "steps_per_execution", 1))
             for step, start, size, fused in plan:
-                outputs = run(params, adapter.device, perm, start, size, fused)
-                yield step + fused - 1, [o.reshape((-1,) + o.shape[2:]) for o in outputs]
+                states, outputs = run(params, adapter.device, perm, start, size, fused)
+                params = {**params, "states": states}
+                yield step + fused - 1, [o.reshape((-1,) + o.shape[2:]) for o in outputs], states
             return
         if isinstance(adapter, ArrayDataAdapter):
             host = ((b[0], None, None) for b in adapter.batches())
@@ -685,7 +698,9 @@ class Trainer(CustomSteps):
             host = ((self._check_inputs(self._flatten_x(b[0])), None, None) for b in adapter.batches())
         with DevicePrefetcher(host, size=2) as batches:
             for step, batch in enumerate(batches):
-                yield step, tree.flatten(run(params, batch))
+                states, outputs = run(params, batch)
+                params = {**params, "states": states}
+                yield step, tree.flatten(outputs), states
 
     def _partition_for_inference(self):
         if self.compiled and getattr(self, "_trainable_snapshot", None) is not None:

@@ -1,3 +1,9 @@
-"""Recurrent layers and cells."""
+"""Recurrent layers and cells: RNN over any cell, SimpleRNN, LSTM and GRU as fused scans, and Bidirectional."""
 
-__all__: list[str] = []
+from kgraph.layers.rnn.bidirectional import Bidirectional
+from kgraph.layers.rnn.gru import GRU, GRUCell
+from kgraph.layers.rnn.lstm import LSTM, LSTMCell
+from kgraph.layers.rnn.rnn import RNN
+from kgraph.layers.rnn.simple_rnn import SimpleRNN, SimpleRNNCell
+
+__all__ = ["Bidirectional", "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "SimpleRNN", "SimpleRNNCell"]
