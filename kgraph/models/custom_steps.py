@@ -87,7 +87,7 @@ def _test(model):
 def _predict(model):
     def body(params, batch):
         outputs, _ = model.predict_step((params["trainable"], params["non_trainable"]), _user_data(model, batch))
-        return params["states"], outputs
+        return params["carry"], outputs
 
     return body
 

@@ -325,24 +325,28 @@ class Trainer(CustomSteps):
     def _test_body(self, program: Program, index: dict):
         def body(state, batch):
             x, y, sw = batch
-            outputs, losses, _ = self._forward(program, index, state["trainable"], state["non_trainable"], x, None)
+            rng, step_rng = jax.random.split(state["rng"])
+            outputs, losses, _ = self._forward(program, index, state["trainable"], state["non_trainable"], x, step_rng)
             total, parts, y_l, sw_l = self._total_loss(y, outputs, sw, losses)
             metric_state = self._update_metrics(state["metrics"], total, parts, y_l, outputs, sw_l, x[0].shape[0])
-            return {**state, "metrics": metric_state}
+            return {**state, "metrics": metric_state, "rng": rng}
 
         return body
 
     def _predict_body(self, program: Program, index: dict):
-        """`body(params, batch) -> (states, outputs)`: `params["states"]` holds the values of the parameters the graph
-        updates (stateful RNNs' states); they override the weights and come back updated for the next batch."""
+        """`body(params, batch) -> (carry, outputs)`. The carry holds the parameters the graph updates (stateful
+        RNNs' states), which override the weights and come back updated, and the PRNG key that layers called with
+        an explicit `training=True` draw from."""
         def body(params, batch):
             x, _, _ = batch
+            carry = params["carry"]
+            rng, step_rng = jax.random.split(carry["rng"])
             weights = {"t": list(params["trainable"]), "n": list(params["non_trainable"])}
-            for name, value in params["states"].items():
+            for name, value in carry["states"].items():
                 kind, i = index[name]
                 weights[kind][i] = value
-            outputs, _, updates = self._forward(program, index, weights["t"], weights["n"], x, None)
-            return {name: updates[name] for name in params["states"]}, outputs
+            outputs, _, updates = self._forward(program, index, weights["t"], weights["n"], x, step_rng)
+            return {"states": {name: updates[name] for name in carry["states"]}, "rng": rng}, outputs
 
         return body
 
@@ -612,7 +616,7 @@ class Trainer(CustomSteps):
                 return
             val_perm, val_plan = val_adapter.epoch()
             for size in sorted({size for _, _, size, _ in val_plan}):
-                test_run.prepare(weights, val_adapter.device, val_perm, size)
+                test_run.prepare({**weights, "rng": jax.ShapeDtypeStruct((2,), np.uint32)}, val_adapter.device, val_perm, size)
 
     @staticmethod
     def _should_validate(epoch: int, freq) -> bool:
@@ -647,7 +651,7 @@ class Trainer(CustomSteps):
         stream = not isinstance(adapter, ArrayDataAdapter)
         run = self._executable("test", program, self._param_index(program, trainable, frozen), stream)
         state = {"trainable": [v.value for v in trainable], "non_trainable": [v.value for v in frozen],
-                 "metrics": self._metric_state(reset=True)}
+                 "metrics": self._metric_state(reset=True), "rng": kg_random.key()}
         callback_list.on_test_begin()
         state, logs, _ = self._run_batches("test", adapter, run, state, callback_list, names)
         self._write_metric_state(state["metrics"])
@@ -662,8 +666,8 @@ class Trainer(CustomSteps):
         trainable, frozen = self._partition_for_inference()
         stream = not isinstance(adapter, ArrayDataAdapter)
         run = self._executable("predict", program, self._param_index(program, trainable, frozen), stream)
-        states = {name: program.variables[name].value for name in program.graph.updates}
-        params = {"trainable": [v.value for v in trainable], "non_trainable": [v.value for v in frozen], "states": states}
+        carry = {"states": {name: program.variables[name].value for name in program.graph.updates}, "rng": kg_random.key()}
+        params = {"trainable": [v.value for v in trainable], "non_trainable": [v.value for v in frozen], "carry": carry}
         verbose = 1 if verbose == "auto" else verbose
         callback_list = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
                                      steps=adapter.num_batches)
@@ -688,9 +692,9 @@ class Trainer(CustomSteps):
         if isinstance(adapter, ArrayDataAdapter) and not isinstance(run, BatchExecutables):
             perm, plan = adapter.epoch(getattr(self, "steps_per_execution", 1))
             for step, start, size, fused in plan:
-                states, outputs = run(params, adapter.device, perm, start, size, fused)
-                params = {**params, "states": states}
-                yield step + fused - 1, [o.reshape((-1,) + o.shape[2:]) for o in outputs], states
+                carry, outputs = run(params, adapter.device, perm, start, size, fused)
+                params = {**params, "carry": carry}
+                yield step + fused - 1, [o.reshape((-1,) + o.shape[2:]) for o in outputs], carry["states"]
             return
         if isinstance(adapter, ArrayDataAdapter):
             host = ((b[0], None, None) for b in adapter.batches())
@@ -698,9 +702,9 @@ class Trainer(CustomSteps):
             host = ((self._check_inputs(self._flatten_x(b[0])), None, None) for b in adapter.batches())
         with DevicePrefetcher(host, size=2) as batches:
             for step, batch in enumerate(batches):
-                states, outputs = run(params, batch)
-                params = {**params, "states": states}
-                yield step, tree.flatten(outputs), states
+                carry, outputs = run(params, batch)
+                params = {**params, "carry": carry}
+                yield step, tree.flatten(outputs), carry["states"]
 
     def _partition_for_inference(self):
         if self.compiled and getattr(self, "_trainable_snapshot", None) is not None:

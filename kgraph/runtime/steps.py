@@ -67,8 +67,8 @@ class StepExecutables:
 
 
 class PredictExecutables:
-    """Compiled prediction over `count` batches of one size: `body(params, batch) -> (states, outputs)` runs in a
-    device-side loop that carries `params["states"]` (what stateful layers update) and stacks the outputs per batch."""
+    """Compiled prediction over `count` batches of one size: `body(params, batch) -> (carry, outputs)` runs in a
+    device-side loop that carries `params["carry"]` (stateful layers' states, the PRNG key) and stacks the outputs."""
 
     def __init__(self, body: Callable):
         self.body = body
@@ -81,10 +81,10 @@ class PredictExecutables:
             body = self.body
 
             def run(params, data, perm, start):
-                def scan_body(states, i):
-                    return body({**params, "states": states}, fetch(data, perm, start + i * size, size))
+                def scan_body(carry, i):
+                    return body({**params, "carry": carry}, fetch(data, perm, start + i * size, size))
 
-                return jax.lax.scan(scan_body, params["states"], jnp.arange(count, dtype=jnp.int32))
+                return jax.lax.scan(scan_body, params["carry"], jnp.arange(count, dtype=jnp.int32))
 
             fn = self._cache[key] = jax.jit(run)
         return fn(params, data, perm, np.int32(start))

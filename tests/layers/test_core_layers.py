@@ -134,3 +134,13 @@ def test_variable_assign_inside_a_compiled_step_is_functional():
     np.testing.assert_allclose(v.numpy(), np.zeros(3))
     with pytest.raises(ValueError, match=r"shape \(2,\).*'acc'.*\(3,\)"):
         v.assign(np.zeros(2))
+
+
+def test_dropout_called_with_training_true_stays_active_in_predict():
+    """The FAQ's `Dropout(0.5)(x, training=True)`: dropout at training *and* inference, fresh masks per batch."""
+    inputs = kgraph.Input(shape=(200,))
+    model = kgraph.Model(inputs, layers.Dropout(0.5)(inputs, training=True))
+    x = np.ones((4, 200), "float32")
+    first, second = model.predict(x, verbose=0, batch_size=2), model.predict(x, verbose=0, batch_size=2)
+    assert 0.3 < (first == 0).mean() < 0.7
+    assert not np.array_equal(first[:2], first[2:]) and not np.array_equal(first, second)
