@@ -6,3 +6,18 @@ from kgraph.callbacks.history import History
 from kgraph.callbacks.progbar_logger import ProgbarLogger
 
 __all__ = ["Callback", "CallbackList", "History", "ProgbarLogger"]
+
+from kgraph.callbacks.backup_and_restore import BackupAndRestore
+from kgraph.callbacks.csv_logger import CSVLogger
+from kgraph.callbacks.early_stopping import EarlyStopping
+from kgraph.callbacks.lambda_callback import LambdaCallback
+from kgraph.callbacks.learning_rate_scheduler import LearningRateScheduler
+from kgraph.callbacks.model_checkpoint import ModelCheckpoint
+from kgraph.callbacks.monitor_callback import MonitorCallback
+from kgraph.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
+from kgraph.callbacks.tensorboard import TensorBoard
+from kgraph.callbacks.terminate_on_nan import TerminateOnNaN
+from kgraph.callbacks import experimental
+
+__all__ += ["BackupAndRestore", "CSVLogger", "EarlyStopping", "LambdaCallback", "LearningRateScheduler",
+            "ModelCheckpoint", "MonitorCallback", "ReduceLROnPlateau", "TensorBoard", "TerminateOnNaN", "experimental"]

@@ -56,14 +56,27 @@ class CallbackList(Callback):
 
 
 def _fan_out(hook: str):
-    aliases = {"on_train_batch_begin": "on_batch_begin", "on_train_batch_end": "on_batch_end"}
+    """Calls `hook` on each callback with Keras' arguments: `(epoch or batch, logs)` or `(logs)`, logs positional.
 
-    def method(self, *args, **kwargs):
-        for cb in self.callbacks:
-            getattr(cb, hook)(*args, **kwargs)
-            alias = aliases.get(hook)
-            if alias and type(cb).__dict__.get(alias) is not None and getattr(type(cb), alias) is not getattr(Callback, alias):
-                getattr(cb, alias)(*args, **kwargs)
+    As in Keras, where the base `on_train_batch_*` hooks delegate to `on_batch_*`, a callback that overrides
+    only the Keras 2 alias gets it called instead.
+    """
+    alias = {"on_train_batch_begin": "on_batch_begin", "on_train_batch_end": "on_batch_end"}.get(hook)
+
+    def target(cb):
+        cls = type(cb)
+        if alias and getattr(cls, hook) is getattr(Callback, hook) and getattr(cls, alias) is not getattr(Callback, alias):
+            return getattr(cb, alias)
+        return getattr(cb, hook)
+
+    if hook.startswith("on_epoch_") or "_batch_" in hook:
+        def method(self, index, logs=None):
+            for cb in self.callbacks:
+                target(cb)(index, logs)
+    else:
+        def method(self, logs=None):
+            for cb in self.callbacks:
+                target(cb)(logs)
 
     method.__name__ = hook
     return method

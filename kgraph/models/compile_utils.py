@@ -49,6 +49,14 @@ def _as_loss(identifier) -> losses_module.Loss:
     return losses_module.LossFunctionWrapper(loss, name=getattr(loss, "__name__", "loss"))
 
 
+def match_target_rank(y_true, y_pred):
+    """Keras 2's rule, kept because the Keras FAQ relies on it: rank-1 targets against rank-2 predictions get a
+    trailing axis, so `y` of shape (n,) trains `Dense(k)` by broadcasting instead of failing."""
+    if y_true is not None and len(ops.shape(y_true)) == 1 and len(ops.shape(y_pred)) == 2:
+        return ops.expand_dims(y_true, -1)
+    return y_true
+
+
 class CompileLoss:
     """The total training loss: Σ loss_weight_i · loss_i(y_i, y_pred_i, sample_weight_i) over outputs with a loss."""
 
@@ -76,7 +84,7 @@ class CompileLoss:
             if loss is None or yt is None:
                 parts.append(None)
                 continue
-            value = loss(yt, yp, sample_weight=sw)
+            value = loss(match_target_rank(yt, yp), yp, sample_weight=sw)
             parts.append(value)
             total = ops.add(total, ops.multiply(weight, value))
         return total, parts

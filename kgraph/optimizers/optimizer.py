@@ -18,6 +18,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from kgraph.optimizers.schedules import learning_rate_schedule as schedules
+
 # Keras-only constructor arguments, accepted when they hold the Keras default
 # (which makes them inert) so that Keras-written code and configs load.
 _INERT_KERAS_ARGS = {
@@ -52,6 +54,16 @@ def check_float(name: str, value: Any, low: float = 0.0, high: float | None = No
     return value
 
 
+def _check_learning_rate(value: Any) -> float:
+    """A float learning rate >= 0; the error also names the other accepted kind, a schedule."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            "Argument `learning_rate` should be a float or an instance of "
+            f"`kgraph.optimizers.schedules.LearningRateSchedule`. Received: learning_rate={value!r}"
+        )
+    return check_float("learning_rate", value)
+
+
 def _clip_by_norm(grad: jax.Array, clipnorm: float) -> jax.Array:
     """Scale one gradient so that its L2 norm is at most `clipnorm` (Keras' formula)."""
     norm = jnp.sqrt(jnp.sum(jnp.square(grad)))
@@ -74,7 +86,7 @@ class Optimizer:
     the additive updates for one step, and extend `get_config`.
 
     Args:
-        learning_rate: Float >= 0. The learning rate.
+        learning_rate: Float >= 0, or a `LearningRateSchedule` evaluated at every step from `iterations`.
         weight_decay: Float >= 0 or `None`. If set, each variable is decayed
             by `variable * weight_decay * learning_rate` before the step.
         clipnorm: Float or `None`. If set, the gradient of each variable is
@@ -111,7 +123,10 @@ class Optimizer:
                 "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. "
                 f"Received: {received}"
             )
-        self._learning_rate = check_float("learning_rate", learning_rate)
+        if isinstance(learning_rate, schedules.LearningRateSchedule):
+            self._schedule, self._learning_rate = learning_rate, None
+        else:
+            self._schedule, self._learning_rate = None, _check_learning_rate(learning_rate)
         self.weight_decay = None if weight_decay is None else check_float("weight_decay", weight_decay)
         self.clipnorm, self.clipvalue, self.global_clipnorm = (
             None if v is None else check_float(k, v) for k, v in clip_args.items()
@@ -141,7 +156,8 @@ class Optimizer:
         """Return a fresh optimizer state for `params`: step 0, the current learning rate, zero slots."""
         return {
             "iterations": jnp.zeros((), jnp.int32),
-            "learning_rate": jnp.asarray(self.learning_rate, jnp.float32),
+            "learning_rate": jnp.asarray(self.learning_rate if self._schedule is None
+                                         else self._schedule(jnp.zeros((), jnp.int32)), jnp.float32),
             "slots": self._transformation().init(list(params)),
         }
 
@@ -155,8 +171,11 @@ class Optimizer:
                 f"Expected one gradient per variable. Received {len(grads)} gradients "
                 f"for {len(params)} variables."
             )
-        learning_rate = jnp.asarray(state["learning_rate"], jnp.float32)
         iterations = state["iterations"]
+        if self._schedule is None:
+            learning_rate = jnp.asarray(state["learning_rate"], jnp.float32)
+        else:
+            learning_rate = jnp.asarray(self._schedule(iterations), jnp.float32)
         if self.weight_decay is not None:
             params = [
                 p - p * jnp.asarray(self.weight_decay, p.dtype) * learning_rate.astype(p.dtype)
@@ -165,6 +184,8 @@ class Optimizer:
         updates, slots = self._transformation().update(
             grads, state["slots"], params, learning_rate=learning_rate, iterations=iterations
         )
+        if self._schedule is not None:  # the state holds the rate the next step uses, as without a schedule
+            learning_rate = jnp.asarray(self._schedule(iterations + 1), jnp.float32)
         new_state = {"iterations": iterations + 1, "learning_rate": learning_rate, "slots": slots}
         return optax.apply_updates(params, updates), new_state
 
@@ -179,14 +200,31 @@ class Optimizer:
 
     @property
     def learning_rate(self) -> float:
-        """The current learning rate (read from the state once built)."""
+        """The learning rate the next step uses (a schedule's value at the current `iterations`)."""
+        if self._schedule is not None:
+            return float(self._schedule(jnp.asarray(self.iterations, jnp.int32)))
         if self.state is None:
             return self._learning_rate
         return float(self.state["learning_rate"])
 
     @learning_rate.setter
-    def learning_rate(self, value: float) -> None:
-        self._learning_rate = check_float("learning_rate", value)
+    def learning_rate(self, value: float | schedules.LearningRateSchedule) -> None:
+        if isinstance(value, schedules.LearningRateSchedule):
+            if self.state is not None:
+                raise ValueError(
+                    f"{type(self).__name__} has already trained (its state is built), so its compiled step "
+                    "reads a float learning rate; set a `LearningRateSchedule` before the first `fit`, or "
+                    f"create a new optimizer with it. Received: learning_rate={value!r}"
+                )
+            self._schedule, self._learning_rate = value, None
+            return
+        if self._schedule is not None:
+            raise TypeError(
+                "This optimizer was created with a `LearningRateSchedule` object as its `learning_rate` "
+                "constructor argument, hence its learning rate is not settable. If you need the learning "
+                "rate to be settable, you should instantiate the optimizer with a float `learning_rate` argument."
+            )
+        self._learning_rate = _check_learning_rate(value)
         if self.state is not None:
             self.state = {**self.state, "learning_rate": jnp.asarray(self._learning_rate, jnp.float32)}
 
@@ -197,14 +235,18 @@ class Optimizer:
 
     @property
     def variables(self) -> list[jax.Array]:
-        """The state's arrays in Keras' order: iterations, learning rate, then the slots."""
-        return [] if self.state is None else jax.tree.leaves(self.state)
+        """The state's arrays in Keras' order: iterations, learning rate (not with a schedule), then the slots."""
+        if self.state is None:
+            return []
+        if self._schedule is not None:
+            return [self.state["iterations"], *jax.tree.leaves(self.state["slots"])]
+        return jax.tree.leaves(self.state)
 
     def get_config(self) -> dict[str, Any]:
         """Return the constructor arguments that recreate this optimizer (without its state)."""
         return {
             "name": self.name,
-            "learning_rate": self.learning_rate,
+            "learning_rate": self.learning_rate if self._schedule is None else schedules.serialize(self._schedule),
             "weight_decay": self.weight_decay,
             "clipnorm": self.clipnorm,
             "global_clipnorm": self.global_clipnorm,
@@ -214,7 +256,10 @@ class Optimizer:
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Optimizer:
         """Create an optimizer from the output of `get_config` (Keras configs included)."""
+        if isinstance(config.get("learning_rate"), dict):
+            config = {**config, "learning_rate": schedules.deserialize(config["learning_rate"])}
         return cls(**config)
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} name={self.name!r} learning_rate={self.learning_rate:g}>"
+        rate = f"{self.learning_rate:g}" if self._schedule is None else repr(self._schedule)
+        return f"<{type(self).__name__} name={self.name!r} learning_rate={rate}>"
