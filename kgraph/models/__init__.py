@@ -3,5 +3,6 @@
 from kgraph.models.functional import Functional
 from kgraph.models.model import Model
 from kgraph.models.sequential import Sequential
+from kgraph.saving import load_model, model_from_json, save_model
 
-__all__ = ["Functional", "Model", "Sequential"]
+__all__ = ["Functional", "Model", "Sequential", "load_model", "model_from_json", "save_model"]

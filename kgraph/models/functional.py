@@ -62,14 +62,10 @@ class Functional(Model):
         self._inputs = tree.flatten(inputs)
         self._outputs = tree.flatten(outputs)
         self._nodes = _nodes_between(self._inputs, self._outputs)
-        layers = []
-        for t in self._inputs:
-            if t._history[0] not in layers:
-                layers.append(t._history[0])
-        for node in self._nodes:
-            if all(node.layer is not l for l in layers):
-                layers.append(node.layer)
-        self._layers = layers
+        from kgraph.saving.functional_config import keras_operations
+
+        self._layers = keras_operations(self)  # Keras' order (by depth from the outputs): weights line up with Keras'
+
         self.built = True
 
     @property

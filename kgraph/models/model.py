@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from kgraph.layers.layer import Layer, snake_case, unique_name
+from kgraph.models.saving_methods import SavingMethods
 from kgraph.models.trainer import Trainer
 
 
-class Model(Trainer, Layer):
+class Model(SavingMethods, Trainer, Layer):
     """A layer with `compile`, `fit`, `evaluate`, `predict`, `summary` and weight access.
 
     `Model(inputs=..., outputs=...)` builds a Functional model from KerasTensors; subclassing `Model`

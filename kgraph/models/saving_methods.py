@@ -21,7 +21,7 @@ class SavingMethods:
     """Mixin of Model: whole-model and weights-only saving, JSON, and Keras-format configs."""
 
     # --- files ---------------------------------------------------------------------------------------------------
-    def save(self, filepath, overwrite: bool = True, zipped: bool | None = None, **kwargs) -> None:
+    def save(self, filepath, overwrite: bool = True, zipped: bool = True, **kwargs) -> None:
         """Saves architecture, compile config, weights and optimizer state (a `.keras` zip; `.h5` is legacy HDF5).
 
         Args:
