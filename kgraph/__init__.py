@@ -4,8 +4,8 @@
 """
 
 from kgraph import (
-    activations, callbacks, config, datasets, initializers, layers, losses, metrics, ops, optimizers,
-    regularizers, utils,
+    activations, callbacks, config, datasets, distribution, initializers, layers, losses, metrics, ops, optimizers,
+    regularizers, saving, utils,
 )
 from kgraph.layers import Input, InputLayer, Layer
 from kgraph.models import Model, Sequential
@@ -25,6 +25,6 @@ def __getattr__(name: str):
 
 __all__ = [
     "Input", "InputLayer", "export", "Layer", "Model", "Sequential", "Variable", "__version__", "activations", "callbacks",
-    "config", "datasets", "initializers", "layers", "losses", "metrics", "ops", "optimizers", "regularizers",
-    "utils",
+    "config", "datasets", "distribution", "initializers", "layers", "losses", "metrics", "ops", "optimizers", "regularizers",
+    "saving", "utils",
 ]

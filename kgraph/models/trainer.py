@@ -9,9 +9,11 @@ import numpy as np
 from kgraph import metrics as metrics_module
 from kgraph import random as kg_random
 from kgraph.callbacks import Callback, CallbackList, History, ProgbarLogger
-from kgraph.models.compile_utils import CompileLoss, CompileMetrics
+from kgraph.distribution import distribution as current_distribution
+from kgraph.models.compile_utils import CompileLoss, CompileMetrics, match_target_rank
 from kgraph.models.custom_steps import CustomSteps, custom_step
 from kgraph.models.graph_builder import Program, input_specs_from_data, input_specs_from_model, trace_model
+from kgraph.runtime import sharding
 from kgraph.runtime.data_adapter import ArrayDataAdapter, split_for_validation
 from kgraph.runtime.data_adapters import ArrayAdapter, DevicePrefetcher, get_data_adapter, is_array_data
 from kgraph.runtime.steps import BatchExecutables, PredictExecutables, StepExecutables
@@ -248,6 +250,8 @@ class Trainer(CustomSteps):
         if any(a is not b for a, b in zip(x_host, adapter.host[0])):
             adapter.host = (x_host,) + adapter.host[1:]
             adapter.device = jax.device_put(adapter.host)
+        if current_distribution() is not None:
+            adapter.device = sharding.put_dataset(adapter.host, current_distribution())
         return adapter
 
     def _prepare(self, x, training: bool):
@@ -288,7 +292,8 @@ class Trainer(CustomSteps):
             if y[i] is None:
                 new_state.append(values)
             else:
-                new_state.append(metric.stateless_update_state(values, y[i], outputs[i], sample_weight=sw[i] if weighted else None))
+                target = match_target_rank(y[i], outputs[i])
+                new_state.append(metric.stateless_update_state(values, target, outputs[i], sample_weight=sw[i] if weighted else None))
         return new_state
 
     def _logs(self, state: dict) -> dict:
@@ -357,18 +362,20 @@ class Trainer(CustomSteps):
         own step compiled instead, fed batch by batch.
         """
         custom = custom_step(self, kind)
-        key = (kind, id(program), stream or custom is not None)
+        dist = current_distribution()
+        key = (kind, id(program), stream or custom is not None, dist)
         if key in self._executables:
             return self._executables[key]
         if custom is not None:
-            self._executables[key] = BatchExecutables(custom, donate=kind == "train")
+            self._executables[key] = BatchExecutables(sharding.with_batch_sharding(custom, dist), donate=kind == "train")
             return self._executables[key]
         if key not in self._executables:
             if kind == "predict":
-                body = self._predict_body(program, index)
+                body = sharding.with_batch_sharding(self._predict_body(program, index), dist)
                 self._executables[key] = BatchExecutables(body, donate=False) if stream else PredictExecutables(body)
             else:
                 body = self._train_body(program, index) if kind == "train" else self._test_body(program, index)
+                body = sharding.with_batch_sharding(body, dist)
                 cls = BatchExecutables if stream else StepExecutables
                 self._executables[key] = cls(body, self._logs, donate=kind == "train")
         return self._executables[key]
@@ -396,13 +403,22 @@ class Trainer(CustomSteps):
             self.optimizer.state = jax.jit(self.optimizer.init)([v.value for v in trainable])
         if self._rng_key is None:
             self._rng_key = kg_random.key()
-        return {
+        state = {
             "trainable": [copy(v.value) for v in trainable],
             "non_trainable": [copy(v.value) for v in frozen],
             "optimizer": jax.tree_util.tree_map(copy, self.optimizer.state),
             "metrics": jax.tree_util.tree_map(copy, self._metric_state(reset_metrics)),
             "rng": copy(self._rng_key),
         }
+        return self._shard(state, trainable, frozen)
+
+    @staticmethod
+    def _shard(state: dict, trainable, frozen) -> dict:
+        """The state laid out on the current distribution's device mesh (unchanged without one)."""
+        dist = current_distribution()
+        if dist is None:
+            return state
+        return sharding.shard_state(state, {"trainable": trainable, "non_trainable": frozen}, dist)
 
     def _write_train_state(self, state: dict, trainable, frozen) -> None:
         for v, value in zip(trainable, state["trainable"]):
@@ -421,7 +437,10 @@ class Trainer(CustomSteps):
             if self.compiled:
                 self._finalize_compile(program, y)
             names = self._output_names(program)
-            return self._adapter(x, y, sample_weight, batch_size, steps, shuffle, class_weight, names), program, names
+            adapter = self._adapter(x, y, sample_weight, batch_size, steps, shuffle, class_weight, names)
+            if current_distribution() is not None:
+                sharding.check_batch_size(adapter.batch_size, adapter.size, current_distribution())
+            return adapter, program, names
         adapter = get_data_adapter(x, y, sample_weight, batch_size, steps, shuffle, class_weight, seed=kg_random.next_seed())
         x0, y0, _ = adapter.peek()
         program = self._prepare(x0, training)
@@ -459,6 +478,8 @@ class Trainer(CustomSteps):
             host = adapter.batches(epoch)
         else:
             host = (self._model_batch(names, b) for b in adapter.batches(epoch))
+        if current_distribution() is not None:
+            host = (sharding.shard_batch(b, current_distribution()) for b in host)
         with DevicePrefetcher(host, size=2) as batches:
             for step, batch in enumerate(batches):
                 if step < first_step:
@@ -516,14 +537,17 @@ class Trainer(CustomSteps):
                                      verbose=verbose, epochs=epochs, steps=adapter.num_batches)
         self.stop_training = False
         self._resume_point = None
+        self._fit_data_seed = getattr(adapter, "seed", None)
         callback_list.on_train_begin()
         resume, self._resume_point = self._resume_point, None
         first_epoch = resume["epoch"] if resume else initial_epoch
+        if resume and resume.get("data_seed") is not None and hasattr(adapter, "seed"):
+            adapter.seed = self._fit_data_seed = int(resume["data_seed"])  # the interrupted run's shuffling
         epoch_logs: dict = {}
         for epoch in range(first_epoch, epochs):
             callback_list.on_epoch_begin(epoch)
             resuming = resume is not None and epoch == resume["epoch"]
-            if epoch == first_epoch and isinstance(run, StepExecutables):
+            if epoch == first_epoch and isinstance(run, StepExecutables) and current_distribution() is None:
                 self._precompile(run, adapter, val_adapter, trainable, frozen)
             state = self._state_from_snapshot(resume) if resuming else self._train_state(trainable, frozen, reset_metrics=True)
             state, logs, count = self._run_batches("train", adapter, run, state, callback_list, names, epoch,
@@ -582,15 +606,27 @@ class Trainer(CustomSteps):
                      "optimizer": self.optimizer.state, "metrics": self._metric_state(reset=False), "rng": self._rng_key}
             epoch, step = getattr(self, "_fit_position", (0, 0))
         snapshot = jax.tree_util.tree_map(np.array, state)
-        return {**snapshot, "epoch": int(epoch), "step": int(step)}
+        snapshot = {**snapshot, "epoch": int(epoch), "step": int(step)}
+        if getattr(self, "_fit_data_seed", None) is not None:
+            snapshot["data_seed"] = int(self._fit_data_seed)
+        return snapshot
 
     def resume_training_from(self, snapshot: dict) -> None:
-        """Makes the next `fit` (called from `on_train_begin`) continue at the snapshot's epoch and batch."""
+        """Makes the next `fit` (called from `on_train_begin`) continue at the snapshot's epoch and batch.
+
+        The optimizer state is restored at once, so later callbacks see (and may change, e.g. the learning
+        rate in `on_epoch_begin`) the restored values, as in any other epoch.
+        """
         self._resume_point = snapshot
+        self.optimizer.state = jax.device_put(snapshot["optimizer"])
 
     def _state_from_snapshot(self, snapshot: dict) -> dict:
-        keys = ("trainable", "non_trainable", "optimizer", "metrics", "rng")
-        return jax.device_put({k: snapshot[k] for k in keys})
+        copy = lambda tree: jax.tree_util.tree_map(lambda a: jax.device_put(np.array(a)), tree)  # noqa: E731
+        state = copy({k: snapshot[k] for k in ("trainable", "non_trainable", "metrics", "rng")})
+        state["optimizer"] = copy(self.optimizer.state)  # with any change callbacks made since the resume
+        if snapshot["step"] == 0:  # an epoch-end snapshot: the new epoch starts with fresh metrics
+            state["metrics"] = self._metric_state(reset=True)
+        return self._shard(state, *self._fit_vars)
 
     def _precompile(self, run, adapter, val_adapter, trainable, frozen) -> None:
         """Starts compiling, on a background thread, every batch size this fit will meet (validation too).
@@ -650,8 +686,8 @@ class Trainer(CustomSteps):
         trainable, frozen = self._partition()
         stream = not isinstance(adapter, ArrayDataAdapter)
         run = self._executable("test", program, self._param_index(program, trainable, frozen), stream)
-        state = {"trainable": [v.value for v in trainable], "non_trainable": [v.value for v in frozen],
-                 "metrics": self._metric_state(reset=True), "rng": kg_random.key()}
+        state = self._shard({"trainable": [v.value for v in trainable], "non_trainable": [v.value for v in frozen],
+                             "metrics": self._metric_state(reset=True), "rng": kg_random.key()}, trainable, frozen)
         callback_list.on_test_begin()
         state, logs, _ = self._run_batches("test", adapter, run, state, callback_list, names)
         self._write_metric_state(state["metrics"])
@@ -667,7 +703,8 @@ class Trainer(CustomSteps):
         stream = not isinstance(adapter, ArrayDataAdapter)
         run = self._executable("predict", program, self._param_index(program, trainable, frozen), stream)
         carry = {"states": {name: program.variables[name].value for name in program.graph.updates}, "rng": kg_random.key()}
-        params = {"trainable": [v.value for v in trainable], "non_trainable": [v.value for v in frozen], "carry": carry}
+        params = self._shard({"trainable": [v.value for v in trainable], "non_trainable": [v.value for v in frozen],
+                              "carry": carry}, trainable, frozen)
         verbose = 1 if verbose == "auto" else verbose
         callback_list = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
                                      steps=adapter.num_batches)
@@ -700,6 +737,8 @@ class Trainer(CustomSteps):
             host = ((b[0], None, None) for b in adapter.batches())
         else:
             host = ((self._check_inputs(self._flatten_x(b[0])), None, None) for b in adapter.batches())
+        if current_distribution() is not None:
+            host = (sharding.shard_batch(b, current_distribution()) for b in host)
         with DevicePrefetcher(host, size=2) as batches:
             for step, batch in enumerate(batches):
                 carry, outputs = run(params, batch)
