@@ -1,4 +1,5 @@
-"""ONNX export of kgraph models: trace the inference graph, lower it, gate it, verify it, write it atomically."""
+"""ONNX export of kgraph models: trace the inference graph, optimize and lower it, gate it, verify it, write it
+atomically."""
 
 from __future__ import annotations
 
@@ -7,13 +8,16 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import onnx
 
+from kgraph.ir import Graph
+from kgraph.ir.passes import run_pipeline
 from kgraph.ir.types import is_int
 from kgraph.lowering.onnx import DEFAULT_OPSET, check_opset, lower_to_onnx
+from kgraph.lowering.onnx.cleanup import clean_up
 from kgraph.models.graph_builder import InputSpec, Program, input_specs_from_model, trace_model
 
 SUPPORTED_FORMATS = ("onnx",)
@@ -40,7 +44,8 @@ class VerificationReport:
 
 @dataclass(frozen=True)
 class ExportResult:
-    """What `export_onnx` wrote: the file, its opset, its size in nodes and parameters, and the verification."""
+    """What `export_onnx` wrote: the file, its opset, its ONNX node count, the parameter count of the model's
+    inference graph (before folding), and the verification."""
 
     path: Path
     opset: int
@@ -96,16 +101,31 @@ def _resolve_opset(opset: int | None) -> int:
     return check_opset(DEFAULT_OPSET if opset is None else opset)
 
 
-def _lower(model, opset: int, batch_size: int | None, input_signature) -> tuple[onnx.ModelProto, Program]:
+def optimize_for_export(graph: Graph, params: Mapping[str, np.ndarray], batch_size: int | None = None,
+                        opset: int = DEFAULT_OPSET, trace: list[tuple[str, Graph]] | None = None) -> Graph:
+    """The inference `graph` after the export pipeline (`kgraph.ir.passes.EXPORT_PIPELINE`), weights frozen.
+
+    Args:
+        graph: an inference graph, as `trace_inference` gives it.
+        params: an array for each of its parameters, by name; the passes fold them (BatchNormalization, layouts).
+        batch_size: a fixed batch size to specialize the shapes for; None keeps the batch dim symbolic.
+        opset: the ONNX opset the graph is for (native operators such as Attention need a recent one).
+        trace: if given, receives (pass name, graph after it) for each pass.
+    """
+    return run_pipeline("export", graph, trace, param_values=params, batch_size=batch_size, opset=opset)
+
+
+def _lower(model, opset: int, batch_size: int | None, input_signature, optimize: bool = True
+           ) -> tuple[onnx.ModelProto, Program]:
     program = trace_inference(model, input_signature)
-    graph = program.graph
     params = {name: variable.numpy() for name, variable in program.variables.items()}
+    graph = optimize_for_export(program.graph, params, batch_size, opset) if optimize else program.graph
     from kgraph.version import __version__
 
     doc = f"Model {model.name!r} ({type(model).__name__}) exported by kgraph {__version__} from its inference graph."
     proto = lower_to_onnx(graph, params, opset=opset, batch_size=batch_size,
                           output_names=output_names(model, len(graph.outputs)), doc_string=doc)
-    return proto, program
+    return (clean_up(proto) if optimize else proto), program
 
 
 def _initializer_bytes(proto: onnx.ModelProto) -> int:
@@ -144,7 +164,7 @@ def check_onnx(model: onnx.ModelProto | str | os.PathLike) -> None:
 
 
 def to_onnx(model, opset: int | None = None, batch_size: int | None = None,
-            input_signature: Sequence | None = None) -> onnx.ModelProto:
+            input_signature: Sequence | None = None, optimize: bool = True) -> onnx.ModelProto:
     """Lowers the model's inference graph to an ONNX ModelProto that has passed `check_onnx`.
 
     Args:
@@ -152,8 +172,10 @@ def to_onnx(model, opset: int | None = None, batch_size: int | None = None,
         opset: ONNX default-domain opset, 13 to `onnx.defs.onnx_opset_version()` (default 17).
         batch_size: a fixed batch size; None keeps the batch dim dynamic (dim_param "batch").
         input_signature: `kgraph.Input(...)` tensors, for models that were not built from Inputs.
+        optimize: run the export pipeline (BatchNormalization folding, layout, Gemm, …); False lowers the traced
+            inference graph as it is.
     """
-    proto, _ = _lower(model, _resolve_opset(opset), batch_size, input_signature)
+    proto, _ = _lower(model, _resolve_opset(opset), batch_size, input_signature, optimize)
     check_onnx(proto)
     return proto
 
@@ -269,7 +291,8 @@ def _fsync_dir(directory: Path) -> None:
 
 def export_onnx(model, filepath: str | os.PathLike, format: str = "onnx", opset: int | None = None,
                 batch_size: int | None = None, verify: bool = False, rtol: float = 1e-5, atol: float = 1e-6,
-                input_signature: Sequence | None = None, external_data: bool | None = None) -> ExportResult:
+                input_signature: Sequence | None = None, external_data: bool | None = None,
+                optimize: bool = True) -> ExportResult:
     """Writes the model's inference graph to `filepath` as ONNX, atomically, after the checker gates pass.
 
     The file appears only complete and checked (and verified, with `verify=True`): it is written to a temporary
@@ -286,6 +309,7 @@ def export_onnx(model, filepath: str | os.PathLike, format: str = "onnx", opset:
         atol: absolute tolerance of the verification.
         input_signature: `kgraph.Input(...)` tensors, for models that were not built from Inputs.
         external_data: store weights in `<filepath>.data`; None does so only past the 2 GiB protobuf limit.
+        optimize: run the export pipeline over the inference graph first (see `to_onnx`).
     """
     if format not in SUPPORTED_FORMATS:
         raise ValueError(f"export format {format!r} is not supported; "
@@ -297,12 +321,11 @@ def export_onnx(model, filepath: str | os.PathLike, format: str = "onnx", opset:
         raise FileNotFoundError(f"output directory {str(directory)!r} does not exist; create it first")
     if path.is_dir():
         raise IsADirectoryError(f"export path {str(path)!r} is a directory; give a file name such as model.onnx")
-    proto, program = _lower(model, opset, batch_size, input_signature)
+    proto, program = _lower(model, opset, batch_size, input_signature, optimize)
     if external_data is None:
         external_data = _initializer_bytes(proto) > EXTERNAL_DATA_THRESHOLD
     num_nodes = len(proto.graph.node)
-    num_params = int(sum(np.prod(p.type.shape, dtype=np.int64) for p in program.graph.params
-                         if p.name in {t.name for t in proto.graph.initializer}))
+    num_params = int(sum(np.prod(p.type.shape, dtype=np.int64) for p in program.graph.params))
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=directory))
     try:
         staged = staging / path.name

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kgraph.ir import Graph, PassManager, TensorType
+from kgraph.ir.passes import TRAINING_PIPELINE
 from kgraph.lowering.jax import GraphFunction, lower_to_jax
 from kgraph.tracing import SymbolicTensor, Trace
 from kgraph.utils import tree
-
-TRAINING_PIPELINE = ("dce",)
 
 
 @dataclass

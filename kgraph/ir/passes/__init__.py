@@ -1,6 +1,22 @@
-"""Named graph → graph passes and the manager that runs them in pipelines."""
+"""Named graph → graph passes, the manager that runs them, and the training and export pipelines.
 
+One module per pass; `pipelines` names the two pipelines. `rewrite` holds what passes share.
+"""
+
+from kgraph.ir.passes.algebraic import algebraic_simplification
+from kgraph.ir.passes.constant_folding import constant_folding
+from kgraph.ir.passes.cse import common_subexpression_elimination
 from kgraph.ir.passes.dce import dead_code_elimination
-from kgraph.ir.passes.manager import PassManager, get_pass, register_pass
+from kgraph.ir.passes.inference import inference_specialization
+from kgraph.ir.passes.layout import layout_transposes
+from kgraph.ir.passes.manager import PassManager, all_passes, get_pass, register_pass
+from kgraph.ir.passes.patterns import pattern_lowering
+from kgraph.ir.passes.pipelines import EXPORT_PIPELINE, PIPELINES, TRAINING_PIPELINE, pipeline, run_pipeline
+from kgraph.ir.passes.shape_specialization import shape_specialization
 
-__all__ = ["PassManager", "dead_code_elimination", "get_pass", "register_pass"]
+__all__ = [
+    "EXPORT_PIPELINE", "PIPELINES", "PassManager", "TRAINING_PIPELINE", "algebraic_simplification", "all_passes",
+    "common_subexpression_elimination", "constant_folding", "dead_code_elimination", "get_pass",
+    "inference_specialization", "layout_transposes", "pattern_lowering", "pipeline", "register_pass",
+    "run_pipeline", "shape_specialization",
+]

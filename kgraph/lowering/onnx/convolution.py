@@ -1,7 +1,8 @@
 """ONNX rules for convolution and pooling: Conv, ConvTranspose, MaxPool, AveragePool.
 
 ONNX's window ops are channels-first with `(out, in, *window)` weights, so a channels_last tensor is wrapped in
-Transposes (a layout pass can cancel adjacent pairs) and Keras' kernel is transposed once.
+Transposes and Keras' kernel is transposed once. Export graphs reach these rules channels-first: the IR's `layout`
+pass moves the transposes into the graph, where it cancels adjacent pairs, and export folds the kernel's.
 """
 
 from kgraph.ir.ops.convolution import conv_transpose_crops, same_pads, split_layout
@@ -32,16 +33,21 @@ def _padding(spatial, windows, strides, padding) -> dict:
     return {"pads": [before for before, _ in padding] + [after for _, after in padding]}
 
 
-@onnx_rule("conv")
-def _conv(ctx, x, kernel, strides, padding, dilation_rate, groups, data_format):
+def conv_node(ctx, x, kernel, bias, strides, padding, dilation_rate, groups, data_format):
+    """One Conv of `x` with Keras' `kernel`, plus ONNX's optional per-channel `bias` (an input name or None)."""
     rank = ctx.in_types[0].rank - 2
     window = ctx.in_types[1].shape[:rank]
     spatial = split_layout(ctx.in_types[0].shape, data_format)[1]
     effective = [(k - 1) * d + 1 for k, d in zip(window, dilation_rate)]
     y = ctx.op("Conv", _channels_first(ctx, x, rank, data_format), _weight(ctx, kernel, rank),
-               kernel_shape=list(window), strides=list(strides), dilations=list(dilation_rate), group=groups,
-               **_padding(spatial, effective, strides, padding))
+               *([bias] if bias is not None else []), kernel_shape=list(window), strides=list(strides),
+               dilations=list(dilation_rate), group=groups, **_padding(spatial, effective, strides, padding))
     return _channels_last(ctx, y, rank, data_format)
+
+
+@onnx_rule("conv")
+def _conv(ctx, x, kernel, strides, padding, dilation_rate, groups, data_format):
+    return conv_node(ctx, x, kernel, None, strides, padding, dilation_rate, groups, data_format)
 
 
 @onnx_rule("conv_transpose")

@@ -1,0 +1,93 @@
+"""Constant folding: NumPy evaluates ops on constants, shape-only ops on static shapes, and frozen weights."""
+
+import numpy as np
+
+from kgraph import ops
+from kgraph.ir import TensorType
+from kgraph.ir.passes import constant_folding
+from kgraph.ir.passes.constant_folding import NUMPY_RULES
+from kgraph.tracing import Trace
+from pass_checks import check_preserves, ops as op_names
+
+
+def test_constant_subgraphs_fold_to_one_constant_with_the_ops_dtype():
+    with Trace("g") as t:
+        x = t.input(TensorType("float32", ("batch", 3)), "x")
+        c = ops.reshape(ops.transpose(ops.multiply(t.constant(np.ones((3, 2), "float32")), 2.0)), (6,))
+        scale = ops.sqrt(ops.add(ops.sum(c[:3]), 1.0))
+        idx = ops.cast(ops.add(t.constant(np.arange(3, dtype="int32")), 1), "int16")
+        t.graph.outputs = [ops.multiply(x, scale).ir_value, idx.ir_value]
+    graph = check_preserves(t.graph, ["constant_folding"])
+    assert sorted(op_names(graph)) == ["constant", "constant", "multiply"]
+    assert graph.outputs[1].dtype == "int16"
+    np.testing.assert_array_equal(graph.outputs[1].producer.attrs["value"], [1, 2, 3])
+    scale = graph.outputs[0].producer.inputs[1].producer.attrs["value"]
+    assert scale.dtype == np.float32 and scale == np.float32(np.sqrt(7))
+
+
+def test_shape_arithmetic_folds_when_the_shape_is_static():
+    with Trace("g") as t:
+        x = t.input(TensorType("float32", (2, 3)), "x")
+        y = t.input(TensorType("float32", ("batch", 3)), "y")
+        static = ops.add(x, ops.full_like(x, 1.5))
+        dynamic = ops.add(y, ops.full_like(y, 1.5))
+        mask = t.emit("causal_mask", [x], {})
+        t.graph.outputs = [static.ir_value, dynamic.ir_value, mask.ir_value]
+    graph = check_preserves(t.graph, ["constant_folding"])
+    assert sorted(op_names(graph)) == ["add", "add", "constant", "constant", "full_like"]
+    np.testing.assert_array_equal(graph.outputs[2].producer.attrs["value"], [[1, 0, 0], [1, 1, 0]])
+
+
+def test_frozen_parameters_fold_only_with_param_values_and_big_results_stay_computed():
+    with Trace("g") as t:
+        x = t.input(TensorType("float32", ("batch", 4)), "x")
+        kernel = t.graph.add_param(TensorType("float32", (2, 2, 3)), "dense/kernel")
+        from kgraph.tracing import SymbolicTensor
+
+        k = ops.reshape(SymbolicTensor(t, kernel), (4, 3))
+        big = ops.broadcast_to(t.constant(np.float32(2.0)), (300, 300))
+        t.graph.outputs = [ops.matmul(x, k).ir_value, big.ir_value]
+    params = {"dense/kernel": np.random.default_rng(0).standard_normal((2, 2, 3)).astype("float32")}
+    assert sorted(op_names(constant_folding(t.graph))) == ["broadcast_to", "constant", "matmul", "reshape"]
+    graph = check_preserves(t.graph, ["constant_folding"], params)
+    assert sorted(op_names(graph)) == ["broadcast_to", "constant", "constant", "matmul"]
+    kernel = graph.outputs[0].producer.inputs[1].producer
+    np.testing.assert_array_equal(kernel.attrs["value"], params["dense/kernel"].reshape(4, 3))
+
+
+def test_every_numpy_rule_matches_jax_on_random_constants():
+    """Each NumPy rule computes what the op's JAX rule computes, so folding moves no output."""
+    from kgraph.ir.ops.elementwise import ARITHMETIC, COMPARISON, LOGICAL, UNARY
+    from kgraph.lowering.jax import get_rule
+
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((2, 3)).astype("float32"), rng.uniform(0.5, 2, (2, 3)).astype("float32")
+    cases = {
+        "reshape": ([a], {"shape": (0, 3)}), "transpose": ([a], {"perm": (1, 0)}),
+        "expand_dims": ([a], {"axis": 1}), "squeeze": ([a[:1]], {"axis": 0}),
+        "concatenate": ([a, b], {"axis": 1}), "matmul": ([a, b.T], {}),
+        "einsum": ([a, b], {"equation": "ij,ij->i"}), "cast": ([a], {"dtype": "int32"}),
+        "clip": ([a], {"min": -0.5, "max": 0.5}), "take": ([a, np.array([1, 0])], {"axis": 1}),
+        "slice": ([a], {"starts": (None, 1), "stops": (None, None), "steps": (1, 2)}),
+        "pad": ([a], {"pad_width": ((1, 0), (0, 2)), "mode": "reflect", "constant_value": 0}),
+        "tile": ([a], {"repeats": (2, 1)}), "repeat": ([a], {"repeats": 2, "axis": 0}),
+        "broadcast_to": ([a[:1]], {"shape": (4, 2, 3)}), "split": ([a], {"sizes": (1, 2), "axis": 1}),
+        "cumsum": ([a], {"axis": 1}), "softmax": ([a], {"axis": 1}), "where": ([a > 0, a, b], {}),
+        "logical_not": ([a > 0], {}), "power": ([b, a], {}),
+    }
+    for op in UNARY:
+        cases.setdefault(op, ([b if op in ("log", "sqrt", "rsqrt", "reciprocal", "log1p") else a], {}))
+    for op in ARITHMETIC + COMPARISON:
+        cases.setdefault(op, ([a, b], {}))
+    for op in LOGICAL:
+        cases[op] = ([a > 0, b > 1], {})
+    for op in ("sum", "mean", "max", "min", "prod"):
+        cases[op] = ([a], {"axis": (1,), "keepdims": False})
+    assert set(NUMPY_RULES) <= set(cases), sorted(set(NUMPY_RULES) - set(cases))
+    for op, rule in NUMPY_RULES.items():
+        inputs, attrs = cases[op]
+        ours, theirs = rule(*inputs, **attrs), get_rule(op)(*inputs, **attrs)
+        ours = ours if isinstance(ours, (list, tuple)) else [ours]
+        theirs = theirs if isinstance(theirs, (list, tuple)) else [theirs]
+        for o, e in zip(ours, theirs):
+            np.testing.assert_allclose(np.asarray(o), np.asarray(e), rtol=1e-6, atol=1e-6, err_msg=op)
