@@ -20,14 +20,23 @@ def _one_line(error: BaseException) -> str:
 
 
 def load_model(spec: str):
-    """Imports `package.module:attr` (the current directory first on sys.path) and returns the kgraph Model it
-    names, calling it first when it is a zero-argument function.
+    """Loads a `.keras` file, or imports `package.module:attr` (the current directory first on sys.path) and
+    returns the kgraph Model it names, calling it first when it is a zero-argument function.
 
     Args:
-        spec: "package.module:attr", where attr may be dotted ("module:Class.factory").
+        spec: a path ending in ".keras", or "package.module:attr" where attr may be dotted ("module:Class.factory").
     """
     from kgraph.models import Model
 
+    if spec.endswith(".keras"):
+        from kgraph.saving import load_model as load_keras_file
+
+        if not os.path.isfile(spec):
+            raise click.ClickException(f"no such .keras file: {spec}")
+        try:
+            return load_keras_file(spec, compile=False)
+        except (ValueError, OSError) as e:
+            raise click.ClickException(f"cannot load {spec}: {e}") from None
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
         raise click.ClickException(f"MODEL must look like package.module:attr, got {spec!r}")
@@ -84,7 +93,7 @@ def list_ops() -> None:
 @click.option("--verify/--no-verify", default=True, show_default=True,
               help="Compare ONNX Runtime with XLA on random inputs before writing.")
 def export_command(model_spec: str, output: str, opset: int | None, batch_size: int | None, verify: bool) -> None:
-    """Export MODEL (package.module:attr, a model or a function returning one) to ONNX."""
+    """Export MODEL (a .keras file, or package.module:attr naming a model or a function returning one) to ONNX."""
     from kgraph.export import export_onnx
     from kgraph.lowering.onnx import check_opset
 
@@ -105,23 +114,43 @@ def export_command(model_spec: str, output: str, opset: int | None, batch_size: 
 
 @main.command("inspect")
 @click.argument("model_spec", metavar="MODEL")
-def inspect_command(model_spec: str) -> None:
+@click.option("--passes", "show_passes", is_flag=True,
+              help="Run the export pass pipeline: print the optimized IR and each pass's node counts before and "
+                   "after it.")
+@click.option("--opset", type=int, default=None, help="With --passes: the ONNX opset to optimize for (default 17).")
+@click.option("--batch-size", type=int, default=None, help="With --passes: a fixed batch size to specialize for.")
+def inspect_command(model_spec: str, show_passes: bool, opset: int | None, batch_size: int | None) -> None:
     """Print MODEL's inference IR, its node count per op and its parameter count."""
     import numpy as np
 
-    from kgraph.export import trace_inference
+    from kgraph.export import optimize_for_export, trace_inference
+    from kgraph.lowering.onnx import DEFAULT_OPSET, check_opset
 
     try:
         model = load_model(model_spec)
-        graph = trace_inference(model).graph
+        program = trace_inference(model)
+        graph = traced = program.graph
+        trace: list = []
+        if show_passes:
+            params = {name: variable.numpy() for name, variable in program.variables.items()}
+            opset = check_opset(DEFAULT_OPSET if opset is None else opset)
+            graph = optimize_for_export(traced, params, batch_size, opset, trace=trace)
     except _USER_ERRORS as e:
         raise click.ClickException(_one_line(e)) from None
     click.echo(str(graph))
     click.echo("")
+    if show_passes:
+        click.echo(f"Export pipeline ({len(traced.nodes)} nodes traced):")
+        click.echo(f"  {'pass':<22}{'before':>8}{'after':>8}")
+        before = len(traced.nodes)
+        for name, after in trace:
+            click.echo(f"  {name:<22}{before:>8}{len(after.nodes):>8}")
+            before = len(after.nodes)
+        click.echo("")
     click.echo(f"Nodes per op ({len(graph.nodes)} in all):")
     for op, count in graph.op_counts().items():
         click.echo(f"  {op:<16}{count}")
-    params = int(sum(np.prod(p.type.shape, dtype=np.int64) for p in graph.params))
+    params = int(sum(np.prod(p.type.shape, dtype=np.int64) for p in traced.params))
     click.echo(f"Parameters: {params:,}")
 
 

@@ -36,7 +36,7 @@ def test_export_verifies_by_default(in_fixtures, tmp_path):
     out = tmp_path / "mlp.onnx"
     result = _invoke("export", "tiny_models:mlp", "-o", str(out))
     assert result.exit_code == 0, result.output
-    assert "Exported 'mnist_mlp'" in result.output and "opset 17, 9 ONNX nodes, 55,050 parameters" in result.output
+    assert "Exported 'mnist_mlp'" in result.output and "opset 17, 6 ONNX nodes, 55,050 parameters" in result.output
     assert "Verified against XLA: max abs error" in result.output
     model = onnx.load(out)
     assert [i.name for i in model.graph.input] == ["digits"]
@@ -116,3 +116,25 @@ def test_console_script(tmp_path):
     proc = _run(["kgraph", "export", "tiny_models:small", "-o", str(tmp_path / "s.onnx"), "--no-verify"])
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "s.onnx").exists()
+
+
+def test_export_and_inspect_accept_keras_files(tmp_path):
+    import subprocess
+    import sys
+
+    import kgraph
+
+    inputs = kgraph.Input(shape=(4,), name="features")
+    model = kgraph.Model(inputs, kgraph.layers.Dense(2, name="head")(inputs))
+    saved = tmp_path / "tiny.keras"
+    model.save(str(saved))
+    out = tmp_path / "tiny.onnx"
+    result = subprocess.run([sys.executable, "-m", "kgraph.cli", "export", str(saved), "-o", str(out)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert out.exists()
+    result = subprocess.run([sys.executable, "-m", "kgraph.cli", "inspect", str(saved)], capture_output=True, text=True)
+    assert result.returncode == 0 and "matmul" in result.stdout
+    result = subprocess.run([sys.executable, "-m", "kgraph.cli", "export", str(tmp_path / "missing.keras"), "-o",
+                             str(out)], capture_output=True, text=True)
+    assert result.returncode != 0 and "no such .keras file" in result.stderr
