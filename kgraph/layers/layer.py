@@ -76,6 +76,20 @@ class Layer:
         activity_regularizer: a penalty on the layer's outputs, added to the loss.
     """
 
+    def __init_subclass__(cls, **kwargs):
+        """A subclass's own `build` marks the layer built when it returns, also when users call it directly."""
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is not None and not getattr(build, "_marks_built", False):
+            def wrapped(self, *args, **kwargs):
+                result = build(self, *args, **kwargs)
+                self.built = True
+                return result
+
+            wrapped.__name__, wrapped.__doc__, wrapped.__qualname__ = build.__name__, build.__doc__, build.__qualname__
+            wrapped._marks_built = True
+            cls.build = wrapped
+
     def __init__(self, *, trainable: bool = True, dtype=None, autocast: bool = True, name: str | None = None,
                  activity_regularizer=None, input_shape=None, input_dim=None, **kwargs):
         if kwargs:

@@ -13,6 +13,7 @@ from kgraph.ops.numpy import (
 )
 from kgraph.ops.array import *  # noqa: F401,F403,E402
 from kgraph.ops.attention import *  # noqa: F401,F403,E402
+from kgraph.ops.control_flow import *  # noqa: F401,F403,E402
 from kgraph.ops.convolution import *  # noqa: F401,F403,E402
 from kgraph.ops.image import *  # noqa: F401,F403,E402
 from kgraph.ops.normalization import *  # noqa: F401,F403,E402

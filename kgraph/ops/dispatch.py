@@ -12,7 +12,7 @@ from kgraph.ir import get_op
 from kgraph.ir.types import canonical_dtype, is_float
 from kgraph.keras_tensor import KerasTensor
 from kgraph.lowering.jax import get_rule
-from kgraph.tracing import SymbolicTensor
+from kgraph.tracing import SymbolicTensor, current_trace
 from kgraph.variables import Variable
 
 
@@ -33,7 +33,10 @@ def apply(op: str, *inputs, **attrs):
         return apply_symbolic_op(op, inputs, attrs)
     symbolic = [x for x in inputs if isinstance(x, SymbolicTensor)]
     if symbolic:
-        return symbolic[0].trace.emit(op, inputs, attrs)
+        trace = current_trace()
+        if trace is None or not any(x.trace is trace for x in symbolic):
+            trace = symbolic[0].trace
+        return trace.emit(op, inputs, attrs)
     opdef = get_op(op)
     resolved = opdef.resolve_attrs(attrs)
     arrays = [x if hasattr(x, "shape") and hasattr(x, "dtype") and not isinstance(x, np.ndarray) else jnp.asarray(x) for x in inputs]

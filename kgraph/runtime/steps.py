@@ -23,6 +23,11 @@ warnings.filterwarnings("ignore", message="Some donated buffers were not usable"
 _compiler = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="kgraph-compile")
 
 
+def _key(data, perm, size: int) -> tuple:
+    """What an ahead-of-time compiled loop is specialized to: the batch size and the dataset's shapes."""
+    return (size, tuple(np.shape(a) for a in jax.tree_util.tree_leaves((data, perm))))
+
+
 class StepExecutables:
     """A cache of compiled loops over one step body, keyed by batch size.
 
@@ -34,24 +39,26 @@ class StepExecutables:
         self.body = body
         self.finish = finish
         self.donate = donate
-        self._cache: dict[int, concurrent.futures.Future | Callable] = {}
+        self._cache: dict[tuple, concurrent.futures.Future | Callable] = {}
 
     def __call__(self, state, data, perm, start: int, size: int, count: int = 1):
-        fn = self._cache.get(size)
+        key = _key(data, perm, size)
+        fn = self._cache.get(key)
         if fn is None:
-            fn = self._cache[size] = self._jit(size)
+            fn = self._cache[key] = self._jit(size)
         elif isinstance(fn, concurrent.futures.Future):
-            fn = self._cache[size] = fn.result()
+            fn = self._cache[key] = fn.result()
         return fn(state, data, perm, np.int32(start), np.int32(count))
 
     def prepare(self, state, data, perm, size: int) -> None:
         """Starts compiling the executable for `size` in the background (no-op if it exists)."""
-        if size in self._cache:
+        key = _key(data, perm, size)
+        if key in self._cache:
             return
         specs = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), (state, data, perm))
         scalar = jax.ShapeDtypeStruct((), np.int32)
         jitted = self._jit(size)
-        self._cache[size] = _compiler.submit(lambda: jitted.lower(*specs, scalar, scalar).compile())
+        self._cache[key] = _compiler.submit(lambda: jitted.lower(*specs, scalar, scalar).compile())
 
     def _jit(self, size: int) -> Callable:
         body, finish = self.body, self.finish

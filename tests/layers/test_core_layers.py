@@ -144,3 +144,27 @@ def test_dropout_called_with_training_true_stays_active_in_predict():
     first, second = model.predict(x, verbose=0, batch_size=2), model.predict(x, verbose=0, batch_size=2)
     assert 0.3 < (first == 0).mean() < 0.7
     assert not np.array_equal(first[:2], first[2:]) and not np.array_equal(first, second)
+
+
+def test_calling_build_directly_marks_the_layer_built():
+    class Scale(kgraph.layers.Layer):
+        def build(self, input_shape):
+            self.scale = self.add_weight(shape=(input_shape[-1],), initializer="ones", name="scale")
+
+        def call(self, inputs):
+            return inputs * self.scale
+
+    layer = Scale()
+    layer.build((None, 4))
+    assert layer.built
+    layer(np.ones((2, 4), "float32"))
+    assert len(layer.weights) == 1
+
+
+def test_a_second_fit_on_differently_sized_data_recompiles():
+    inputs = kgraph.Input(shape=(3,))
+    model = kgraph.Model(inputs, layers.Dense(1)(inputs))
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(np.ones((15, 3), "float32"), np.ones((15, 1), "float32"), batch_size=5, verbose=0)
+    history = model.fit(np.ones((18, 3), "float32"), np.ones((18, 1), "float32"), batch_size=5, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
