@@ -322,7 +322,81 @@ def test_validation_split_of_ten_percent():
     np.testing.assert_allclose(history["val_loss"], [np.mean([18, 19])], rtol=1e-6)
 
 
+def test_second_fit_with_a_different_validation_split():
+    x, y = _index_data(20)
+    inputs = keras.Input(shape=(1,))
+    model = keras.Model(inputs, layers.Identity()(inputs))
+    model.compile(optimizer="sgd", loss="mae")
+    model.fit(x, y, validation_split=0.25, batch_size=5, epochs=1, verbose=0)
+    history = model.fit(x, y, validation_split=0.1, batch_size=5, epochs=1, verbose=0).history
+    np.testing.assert_allclose(history["val_loss"], [np.mean([18, 19])], rtol=1e-6)
 
+
+class _BatchMeans(keras.callbacks.Callback):
+    """Records each batch's mean loss (the running mean's increments) to see which samples a batch held."""
+
+    def __init__(self):
+        super().__init__()
+        self.epochs = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epochs.append([])
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.epochs[-1].append(float(logs["loss"]))
+
+
+def test_training_data_is_shuffled_each_epoch_and_shuffle_false_keeps_the_order():
+    x, y = _index_data(20)
+    inputs = keras.Input(shape=(1,))
+    model = keras.Model(inputs, layers.Identity()(inputs))
+    model.compile(optimizer="sgd", loss="mae")
+    ordered = _BatchMeans()
+    model.fit(x, y, batch_size=5, epochs=2, shuffle=False, verbose=0, callbacks=[ordered])
+    assert ordered.epochs[0][0] == pytest.approx(np.mean(np.arange(5))) and ordered.epochs[0] == ordered.epochs[1]
+    shuffled = _BatchMeans()
+    model.fit(x, y, batch_size=5, epochs=2, shuffle=True, verbose=0, callbacks=[shuffled])
+    assert shuffled.epochs[0] != ordered.epochs[0] and shuffled.epochs[0] != shuffled.epochs[1]
+    assert shuffled.epochs[0][-1] == pytest.approx(np.mean(np.arange(20)))  # every sample, once per epoch
+
+
+# --- predict() vs __call__() ----------------------------------------------------------------------------------------
+
+def test_predict_batches_to_numpy_while_call_is_a_differentiable_jax_array():
+    inputs = keras.Input(shape=(3,))
+    model = keras.Model(inputs, layers.Dense(2, activation="tanh")(inputs))
+    x = np.random.default_rng(0).normal(size=(10, 3)).astype("float32")
+
+    class Count(keras.callbacks.Callback):
+        batches = 0
+
+        def on_predict_batch_end(self, batch, logs=None):
+            Count.batches += 1
+
+    predictions = model.predict(x, batch_size=4, verbose=0, callbacks=[Count()])
+    assert isinstance(predictions, np.ndarray) and Count.batches == 3
+    called = model(x)
+    assert isinstance(called, jax.Array)
+    np.testing.assert_allclose(np.asarray(called), predictions, rtol=1e-6)
+    grad = jax.grad(lambda inp: jnp.sum(model(inp)))(jnp.asarray(x))
+    assert grad.shape == x.shape and np.abs(np.asarray(grad)).sum() > 0
+
+
+# --- Feature extraction ---------------------------------------------------------------------------------------------
+
+def test_feature_extraction_model_returns_every_layer_output():
+    initial_model = Sequential([keras.Input(shape=(250, 250, 3)), layers.Conv2D(32, 5, strides=2, activation="relu"),
+                                layers.Conv2D(32, 3, activation="relu"), layers.Conv2D(32, 3, activation="relu")])
+    feature_extractor = keras.Model(inputs=initial_model.inputs,
+                                    outputs=[layer.output for layer in initial_model.layers])
+    x = np.ones((1, 250, 250, 3), "float32")
+    features = feature_extractor(x)
+    assert [tuple(f.shape) for f in features] == [(1, 123, 123, 32), (1, 121, 121, 32), (1, 119, 119, 32)]
+    np.testing.assert_allclose(np.asarray(features[-1]), initial_model.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
+
+
+def test_intermediate_layer_model_by_name():
+    model = Sequential([keras.Input(shape=(5,)), Dense(7, activation="relu", name="my_layer"), Dense(2)])
     layer_name = "my_layer"
     intermediate_layer_model = keras.Model(inputs=model.input, outputs=model.get_layer(layer_name).output)
     data = np.random.default_rng(0).normal(size=(3, 5)).astype("float32")
