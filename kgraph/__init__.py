@@ -5,7 +5,7 @@
 
 from kgraph import (
     activations, callbacks, config, datasets, distribution, initializers, layers, losses, metrics, ops, optimizers,
-    regularizers, saving, utils,
+    regularizers, saving, tree, utils,
 )
 from kgraph.layers import Input, InputLayer, Layer
 from kgraph.models import Model, Sequential
@@ -26,5 +26,5 @@ def __getattr__(name: str):
 __all__ = [
     "Input", "InputLayer", "export", "Layer", "Model", "Sequential", "Variable", "__version__", "activations", "callbacks",
     "config", "datasets", "distribution", "initializers", "layers", "losses", "metrics", "ops", "optimizers", "regularizers",
-    "saving", "utils",
+    "saving", "tree", "utils",
 ]

@@ -6,6 +6,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from kgraph.ir import traits as _traits
 from kgraph.ir.types import TensorType
 
 REQUIRED = object()
@@ -25,9 +26,17 @@ class OpDef:
     infer: InferFn
     attrs: dict[str, Any] = field(default_factory=dict)
     num_inputs: int | None = None
-    random: bool = False
+    traits: frozenset[str] = frozenset()
     doc: str = ""
     family: str = ""
+
+    def has(self, trait: str) -> bool:
+        """Whether the op declares `trait` (one of `kgraph.ir.traits`)."""
+        return trait in self.traits
+
+    @property
+    def random(self) -> bool:
+        return _traits.RANDOM in self.traits
 
     def resolve_attrs(self, attrs: dict[str, Any]) -> dict[str, Any]:
         unknown = set(attrs) - set(self.attrs)
@@ -53,15 +62,21 @@ _REGISTRY: dict[str, OpDef] = {}
 
 
 def register(name: str, infer: InferFn, *, attrs: dict[str, Any] | None = None, num_inputs: int | None = None,
-             random: bool = False, doc: str = "") -> OpDef:
+             traits: frozenset[str] | set[str] | tuple[str, ...] = (), random: bool = False, doc: str = "") -> OpDef:
     """Declares op `name`. Raises if it is declared twice, so each op has exactly one entry.
+
+    `traits` are names from `kgraph.ir.traits`; `random=True` is shorthand for the RANDOM trait.
 
     The op's family is the declaring module's name (`kgraph.ir.ops.convolution` → "convolution").
     """
     if name in _REGISTRY:
         raise ValueError(f"op {name!r} is already registered")
+    traits = frozenset(traits) | ({_traits.RANDOM} if random else set())
+    unknown = traits - _traits.ALL
+    if unknown:
+        raise ValueError(f"op {name!r} declares unknown traits {sorted(unknown)}; known: {sorted(_traits.ALL)}")
     family = sys._getframe(1).f_globals.get("__name__", "").rsplit(".", 1)[-1]
-    op = OpDef(name, infer, dict(attrs or {}), num_inputs, random, doc, family)
+    op = OpDef(name, infer, dict(attrs or {}), num_inputs, traits, doc, family)
     _REGISTRY[name] = op
     return op
 

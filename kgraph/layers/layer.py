@@ -12,7 +12,7 @@ from kgraph import config, initializers, regularizers
 from kgraph.ir.types import canonical_dtype, is_float
 from kgraph.keras_tensor import KerasTensor
 from kgraph.tracing import SymbolicTensor, Trace, current_trace
-from kgraph.utils import tree
+from kgraph import tree
 from kgraph.variables import Variable, current_state_scope
 
 _uids: collections.Counter = collections.Counter()

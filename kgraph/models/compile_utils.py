@@ -5,7 +5,7 @@ from __future__ import annotations
 from kgraph import losses as losses_module
 from kgraph import metrics as metrics_module
 from kgraph import ops
-from kgraph.utils import tree
+from kgraph import tree
 
 
 def _per_output(spec, output_names: list[str], what: str) -> list:

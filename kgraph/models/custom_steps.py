@@ -15,7 +15,7 @@ import threading
 import jax
 
 from kgraph import random as kg_random
-from kgraph.utils import tree
+from kgraph import tree
 
 _local = threading.local()
 

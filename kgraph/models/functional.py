@@ -6,7 +6,7 @@ from kgraph.keras_tensor import KerasTensor
 from kgraph.layers.core.input_layer import InputLayer
 from kgraph.layers.layer import Node, unique_name
 from kgraph.models.model import Model
-from kgraph.utils import tree
+from kgraph import tree
 
 
 def _check_tensors(structure, what: str) -> None:

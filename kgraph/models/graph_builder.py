@@ -8,7 +8,7 @@ from kgraph.ir import Graph, PassManager, TensorType
 from kgraph.ir.passes import TRAINING_PIPELINE
 from kgraph.lowering.jax import GraphFunction, lower_to_jax
 from kgraph.tracing import SymbolicTensor, Trace
-from kgraph.utils import tree
+from kgraph import tree
 
 
 @dataclass

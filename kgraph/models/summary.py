@@ -8,7 +8,7 @@ import textwrap
 import numpy as np
 
 from kgraph.keras_tensor import KerasTensor
-from kgraph.utils import tree
+from kgraph import tree
 
 
 def readable_size(num_bytes: float) -> str:

@@ -17,7 +17,7 @@ from kgraph.runtime import sharding
 from kgraph.runtime.data_adapter import ArrayDataAdapter, split_for_validation
 from kgraph.runtime.data_adapters import ArrayAdapter, DevicePrefetcher, get_data_adapter, is_array_data
 from kgraph.runtime.steps import BatchExecutables, PredictExecutables, StepExecutables
-from kgraph.utils import tree
+from kgraph import tree
 
 
 AUTO_FUSED_STEPS = 32

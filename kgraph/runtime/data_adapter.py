@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from kgraph.utils import tree
+from kgraph import tree
 
 
 def _as_array(x, role: str) -> np.ndarray:

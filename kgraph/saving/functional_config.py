@@ -19,7 +19,7 @@ from kgraph.keras_tensor import KerasTensor
 from kgraph.saving.serialization import (
     _TENSOR_CLASS, UnknownObjectError, deserialize_keras_object, serialize_keras_object, to_snake_case,
 )
-from kgraph.utils import tree
+from kgraph import tree
 
 
 # --- Keras' operation order --------------------------------------------------------------------------------

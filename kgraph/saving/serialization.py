@@ -284,7 +284,7 @@ def node_build_config(obj) -> dict | None:
     from kgraph.keras_tensor import KerasTensor
     from kgraph.layers.core.input_layer import InputLayer
     from kgraph.layers.layer import Layer
-    from kgraph.utils import tree
+    from kgraph import tree
 
     if not isinstance(obj, Layer) or isinstance(obj, InputLayer) or not obj.built or not obj._inbound_nodes:
         return None
@@ -708,7 +708,7 @@ def build_layer(layer, input_shape) -> None:
     models), by calling it once on symbolic inputs and forgetting that call."""
     from kgraph.keras_tensor import KerasTensor
     from kgraph.layers.layer import Layer
-    from kgraph.utils import tree
+    from kgraph import tree
 
     if type(layer).build is not Layer.build:
         layer.build(input_shape)

@@ -2,7 +2,7 @@
 
 from kgraph.random import set_seed
 from kgraph.utils.plot_model import plot_model
-from kgraph.utils.py_dataset import PyDataset, Sequence
+from kgraph.runtime.data_adapters.py_dataset import PyDataset, Sequence
 
 
 def set_random_seed(seed: int) -> None:

@@ -19,7 +19,7 @@ from xml.sax.saxutils import escape
 import numpy as np
 
 from kgraph.keras_tensor import KerasTensor
-from kgraph.utils import tree
+from kgraph import tree
 
 FORMATS = ("png", "svg", "pdf")
 TITLE_SIZE, CELL_SIZE = 16.0, 14.0  # font sizes in points, as Keras' labels use

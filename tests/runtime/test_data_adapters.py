@@ -281,7 +281,7 @@ def test_generator_rejects_sample_weight_and_warns_about_shuffle():
 
 
 def test_import_kgraph_imports_neither_tensorflow_nor_torch():
-    code = ("import sys, kgraph, kgraph.runtime.data_adapters, kgraph.utils.py_dataset\n"
+    code = ("import sys, kgraph, kgraph.runtime.data_adapters, kgraph.runtime.data_adapters.py_dataset\n"
             "print(sorted(m for m in ('tensorflow', 'torch') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "[]"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from kgraph.runtime.data_adapters import PyDatasetAdapter, get_data_adapter
-from kgraph.utils.py_dataset import PyDataset
+from kgraph.runtime.data_adapters.py_dataset import PyDataset
 
 N, BATCH = 10, 4  # 3 batches: 4, 4, 2 rows
 

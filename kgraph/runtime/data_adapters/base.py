@@ -13,7 +13,7 @@ from typing import Iterator
 import numpy as np
 
 from kgraph.runtime.data_adapter import class_weights_to_sample_weights, num_samples, standardize
-from kgraph.utils import tree
+from kgraph import tree
 
 RAN_OUT_OF_DATA = ("Your input ran out of data; interrupting training. Make sure that your dataset or generator "
                    "can generate at least `steps_per_epoch * epochs` batches. You may need to use the "

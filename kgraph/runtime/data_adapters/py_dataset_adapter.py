@@ -11,7 +11,7 @@ import pickle
 import numpy as np
 
 from kgraph.runtime.data_adapters.base import StreamAdapter
-from kgraph.utils.py_dataset import PyDataset
+from kgraph.runtime.data_adapters.py_dataset import PyDataset
 
 _worker_dataset = None  # in a worker process: the dataset unpickled by `_init_worker`
 

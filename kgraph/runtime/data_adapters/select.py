@@ -14,8 +14,8 @@ from kgraph.runtime.data_adapters.generator_adapter import GeneratorDataAdapter
 from kgraph.runtime.data_adapters.py_dataset_adapter import PyDatasetAdapter
 from kgraph.runtime.data_adapters.tf_dataset_adapter import TFDatasetAdapter, is_tf_dataset
 from kgraph.runtime.data_adapters.torch_adapter import TorchDataLoaderAdapter, is_torch_dataloader, is_torch_dataset
-from kgraph.utils import tree
-from kgraph.utils.py_dataset import PyDataset
+from kgraph import tree
+from kgraph.runtime.data_adapters.py_dataset import PyDataset
 
 SUPPORTED = ("NumPy arrays (or a list/tuple/dict of them), a `keras.utils.PyDataset`, a `tf.data.Dataset`, "
              "a `torch.utils.data.DataLoader`, or a Python generator/iterator")
