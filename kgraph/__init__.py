@@ -1,30 +1,40 @@
 """kgraph: Keras models compiled through a graph IR — XLA (via JAX) for training, ONNX for inference.
 
 `import kgraph as keras` and write models as the Keras guides teach.
+
+Namespaces load on first use (`kgraph.layers`, `kgraph.ops`, …), so `import kgraph.ir` or the CLI's start does
+not pay for JAX and the whole API.
 """
 
-from kgraph import (
-    activations, callbacks, config, datasets, distribution, initializers, layers, losses, metrics, ops, optimizers,
-    regularizers, saving, tree, utils,
-)
-from kgraph.layers import Input, InputLayer, Layer
-from kgraph.models import Model, Sequential
-from kgraph.variables import Variable
+import importlib
+
 from kgraph.version import __version__
 
+_NAMESPACES = (
+    "activations", "callbacks", "config", "datasets", "distribution", "export", "initializers", "layers", "losses",
+    "metrics", "models", "ops", "optimizers", "random", "regularizers", "saving", "tree", "utils",
+)
+_CLASSES = {
+    "Input": "kgraph.layers", "InputLayer": "kgraph.layers", "Layer": "kgraph.layers",
+    "Model": "kgraph.models", "Sequential": "kgraph.models", "Variable": "kgraph.variables",
+}
 
 
 def __getattr__(name: str):
-    """`kgraph.export` is imported on first use, so `import kgraph` does not load onnx."""
-    if name == "export":
-        import importlib
+    """Loads a namespace or a top-level class on first use and caches it on the package."""
+    if name in _CLASSES:
+        importlib.import_module("kgraph.ops")  # binds the tensor operators of every class above
+        value = getattr(importlib.import_module(_CLASSES[name]), name)
+    elif name in _NAMESPACES:
+        value = importlib.import_module(f"kgraph.{name}")
+    else:
+        raise AttributeError(f"module 'kgraph' has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
-        return importlib.import_module("kgraph.export")
-    raise AttributeError(f"module 'kgraph' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_CLASSES) | set(_NAMESPACES))
 
 
-__all__ = [
-    "Input", "InputLayer", "export", "Layer", "Model", "Sequential", "Variable", "__version__", "activations", "callbacks",
-    "config", "datasets", "distribution", "initializers", "layers", "losses", "metrics", "ops", "optimizers", "regularizers",
-    "saving", "tree", "utils",
-]
+__all__ = ["__version__", *_CLASSES, *_NAMESPACES]

@@ -14,11 +14,12 @@ import numpy as np
 import onnx
 
 from kgraph.ir import Graph
+from kgraph.layers import Layer
 from kgraph.ir.passes import run_pipeline
 from kgraph.ir.types import is_int
 from kgraph.lowering.onnx import DEFAULT_OPSET, check_opset, lower_to_onnx
 from kgraph.lowering.onnx.cleanup import clean_up
-from kgraph.models.graph_builder import InputSpec, Program, input_specs_from_model, trace_model
+from kgraph.program import InputSpec, Program, input_specs_from_model, trace_model
 
 SUPPORTED_FORMATS = ("onnx",)
 # A ModelProto serializes to at most 2 GiB; weights beyond this margin below it go to an external data file.
@@ -55,9 +56,7 @@ class ExportResult:
 
 
 def _check_model(model) -> None:
-    from kgraph.models import Model
-
-    if not isinstance(model, Model):
+    if not isinstance(model, Layer):
         raise TypeError(f"expected a kgraph Model, got {model!r} of type {type(model).__name__}")
 
 

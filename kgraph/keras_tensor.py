@@ -2,8 +2,29 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 from kgraph.ir.types import TensorType, canonical_dtype
 from kgraph.operators import TensorOperators
+
+_op_node_builder: Callable | None = None
+
+
+def set_op_node_builder(builder: Callable) -> None:
+    """Sets how an op applied to KerasTensors joins the Functional graph: `builder(op, inputs, attrs)`.
+
+    KerasTensors come only from layers (`Input` and layer calls), so the layers package installs the builder
+    (it wraps the op as a layer node) before any KerasTensor exists.
+    """
+    global _op_node_builder
+    _op_node_builder = builder
+
+
+def apply_op(op: str, inputs: list, attrs: dict):
+    """Records `op` on KerasTensor `inputs` as a Functional graph node; returns its output KerasTensor(s)."""
+    if _op_node_builder is None:
+        raise RuntimeError(f"op {op!r} was applied to a KerasTensor before kgraph.layers was loaded")
+    return _op_node_builder(op, inputs, attrs)
 
 
 class KerasTensor(TensorOperators):

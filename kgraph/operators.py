@@ -1,13 +1,33 @@
-"""Python operators (+, *, @, <, …) for every tensor-like kgraph type, routed through `kgraph.ops`."""
+"""Python operators (+, *, @, <, [], …) for every tensor-like kgraph type.
+
+The tensor types sit below `kgraph.ops`, so the op functions behind the operators are bound by `kgraph.ops`
+when it loads (as `jax.numpy` gives JAX's array types their methods); every tensor is made by code that has
+loaded `kgraph.ops`.
+"""
 
 from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Callable
+
+_ops = SimpleNamespace()
+
+
+def bind(**functions: Callable) -> None:
+    """Sets the op function each operator calls: `bind(add=ops.add, get_item=ops.get_item, …)`."""
+    vars(_ops).update(functions)
+
+
+def _op(name: str) -> Callable:
+    try:
+        return getattr(_ops, name)
+    except AttributeError:
+        raise RuntimeError(f"tensor operator {name!r} is used before kgraph.ops is loaded; import kgraph first") from None
 
 
 def _binary(name: str, reflected: bool = False):
     def method(self, other):
-        from kgraph import ops
-
-        fn = getattr(ops, name)
+        fn = _op(name)
         return fn(other, self) if reflected else fn(self, other)
 
     method.__name__ = name
@@ -16,11 +36,15 @@ def _binary(name: str, reflected: bool = False):
 
 def _unary(name: str):
     def method(self):
-        from kgraph import ops
+        return _op(name)(self)
 
-        return getattr(ops, name)(self)
-
+    method.__name__ = name
     return method
+
+
+BINARY = ("add", "subtract", "multiply", "divide", "floor_divide", "mod", "power", "matmul", "equal", "not_equal",
+          "less", "less_equal", "greater", "greater_equal", "logical_and", "logical_or")
+UNARY = ("negative", "abs", "logical_not")
 
 
 class TensorOperators:
@@ -40,8 +64,4 @@ class TensorOperators:
     __and__, __or__ = _binary("logical_and"), _binary("logical_or")
     __neg__, __abs__, __invert__ = _unary("negative"), _unary("abs"), _unary("logical_not")
     __hash__ = object.__hash__
-
-    def __getitem__(self, key):
-        from kgraph.ops.array import get_item
-
-        return get_item(self, key)
+    __getitem__ = _binary("get_item")

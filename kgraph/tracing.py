@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import threading
 from typing import Any
 
 import numpy as np
 
+from kgraph import context
 from kgraph.ir import Graph, TensorType, Value, get_op
 from kgraph.ir.types import canonical_dtype
 from kgraph.operators import TensorOperators
-
-_local = threading.local()
-
 
 class SymbolicTensor(TensorOperators):
     """A Value of the graph being traced, with a NumPy-like face (shape with None for symbolic dims)."""
@@ -63,14 +60,11 @@ class Trace:
         self.variables: dict[str, Any] = {}
 
     def __enter__(self) -> "Trace":
-        stack = getattr(_local, "traces", None)
-        if stack is None:
-            stack = _local.traces = []
-        stack.append(self)
+        context.current().traces.append(self)
         return self
 
     def __exit__(self, *exc) -> None:
-        _local.traces.pop()
+        context.current().traces.pop()
 
     @contextlib.contextmanager
     def name_scope(self, name: str):
@@ -140,5 +134,5 @@ class Trace:
 
 
 def current_trace() -> Trace | None:
-    stack = getattr(_local, "traces", None)
-    return stack[-1] if stack else None
+    """The trace being recorded on this thread, or None."""
+    return context.current().trace

@@ -7,17 +7,15 @@ writes become state updates. This is what lets one piece of layer or metric code
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import jax.numpy as jnp
 import numpy as np
 
-from kgraph import config
+from kgraph import config, context
 from kgraph.ir.types import canonical_dtype
 from kgraph.operators import TensorOperators
-
-_local = threading.local()
+from kgraph.tracing import SymbolicTensor
 
 
 class StateScope:
@@ -27,22 +25,19 @@ class StateScope:
         self.values: dict[Variable, Any] = dict(mapping or {})
 
     def __enter__(self) -> "StateScope":
-        stack = getattr(_local, "scopes", None)
-        if stack is None:
-            stack = _local.scopes = []
-        stack.append(self)
+        context.current().state_scopes.append(self)
         return self
 
     def __exit__(self, *exc) -> None:
-        _local.scopes.pop()
+        context.current().state_scopes.pop()
 
     def get(self, variable: "Variable") -> Any:
         return self.values.get(variable, variable._value)
 
 
 def current_state_scope() -> StateScope | None:
-    stack = getattr(_local, "scopes", None)
-    return stack[-1] if stack else None
+    """The state scope of the compiled step being built on this thread, or None."""
+    return context.current().state_scope
 
 
 class Variable(TensorOperators):
@@ -83,24 +78,20 @@ class Variable(TensorOperators):
     @property
     def value(self):
         """The current value: a concrete array, a traced array in a compiled step, or a graph value."""
-        scope = current_state_scope()
-        if scope is not None:
-            return scope.get(self)
-        from kgraph.tracing import current_trace
-
-        trace = current_trace()
+        ctx = context.current()
+        if ctx.state_scope is not None:
+            return ctx.state_scope.get(self)
+        trace = ctx.trace
         if trace is not None:
             return trace.read_variable(self)
         return self._value
 
     def assign(self, value) -> "Variable":
-        scope = current_state_scope()
-        if scope is not None:
-            scope.values[self] = self._checked(value, concrete=False)
+        ctx = context.current()
+        if ctx.state_scope is not None:
+            ctx.state_scope.values[self] = self._checked(value, concrete=False)
             return self
-        from kgraph.tracing import current_trace
-
-        trace = current_trace()
+        trace = ctx.trace
         if trace is not None and trace.is_symbolic(value):
             trace.write_variable(self, value)
             return self
@@ -108,18 +99,12 @@ class Variable(TensorOperators):
         return self
 
     def assign_add(self, delta) -> "Variable":
-        from kgraph import ops
-
-        return self.assign(ops.add(self.value, delta))
+        return self.assign(self.value + delta)
 
     def assign_sub(self, delta) -> "Variable":
-        from kgraph import ops
-
-        return self.assign(ops.subtract(self.value, delta))
+        return self.assign(self.value - delta)
 
     def _checked(self, value, concrete: bool):
-        from kgraph.tracing import SymbolicTensor
-
         if isinstance(value, Variable):
             value = value.value
         if isinstance(value, SymbolicTensor):

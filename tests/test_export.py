@@ -11,7 +11,7 @@ import kgraph.export as export_module
 from kgraph.export import check_onnx, export_onnx, to_onnx, verify_onnx
 from kgraph.lowering.onnx import lower_to_onnx, max_opset
 from kgraph.lowering.onnx import registry as onnx_registry
-from kgraph.models.graph_builder import input_specs_from_model, trace_model
+from kgraph.program import input_specs_from_model, trace_model
 from kgraph.runtime.onnx import OnnxModel
 
 _spec = importlib.util.spec_from_file_location("tiny_models", Path(__file__).parent / "fixtures" / "tiny_models.py")

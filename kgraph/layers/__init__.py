@@ -5,6 +5,7 @@ from kgraph.layers.attention import *  # noqa: F401,F403
 from kgraph.layers.convolutional import *  # noqa: F401,F403
 from kgraph.layers.core import *  # noqa: F401,F403
 from kgraph.layers.layer import Layer
+from kgraph.layers import op_layer as _op_layer  # noqa: F401  (ops applied to KerasTensors become OpLayer nodes)
 from kgraph.layers.merging import *  # noqa: F401,F403
 from kgraph.layers.normalization import *  # noqa: F401,F403
 from kgraph.layers.pooling import *  # noqa: F401,F403

@@ -5,18 +5,16 @@ from __future__ import annotations
 import collections
 import inspect
 import re
-import threading
 from typing import Any
 
-from kgraph import config, initializers, regularizers
+from kgraph import config, context, initializers, regularizers
 from kgraph.ir.types import canonical_dtype, is_float
 from kgraph.keras_tensor import KerasTensor
 from kgraph.tracing import SymbolicTensor, Trace, current_trace
 from kgraph import tree
-from kgraph.variables import Variable, current_state_scope
+from kgraph.variables import Variable
 
 _uids: collections.Counter = collections.Counter()
-_context = threading.local()
 
 
 def unique_name(base: str) -> str:
@@ -31,13 +29,6 @@ def snake_case(name: str) -> str:
     name = re.sub(r"\W+", "", name)
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
-def _call_stack() -> list:
-    stack = getattr(_context, "stack", None)
-    if stack is None:
-        stack = _context.stack = []
-    return stack
 
 
 class Node:
@@ -248,21 +239,18 @@ class Layer:
         previous_mask = tree.map_structure(get_mask, args[0]) if args else None
         if self._call_has_mask_arg and kwargs.get("mask") is None and any(m is not None for m in tree.flatten(previous_mask)):
             kwargs["mask"] = previous_mask
-        stack = _call_stack()
-        outermost = not stack
-        if outermost and current_trace() is None:
+        ctx = context.current()
+        if not ctx.training and ctx.trace is None:
             for layer in self._flatten_layers():
                 layer._losses.clear()
-        stack.append(kwargs.get("training", stack[-1] if stack else None))
-        try:
-            trace = current_trace()
+        training = kwargs.get("training", ctx.training[-1] if ctx.training else None)
+        with ctx.pushed("training", training):
+            trace = ctx.trace
             if trace is not None and trace.root is not self:
                 with trace.name_scope(self.name):
                     outputs = self.call(*args, **kwargs)
             else:
                 outputs = self.call(*args, **kwargs)
-        finally:
-            stack.pop()
         if self.supports_masking:
             output_mask = self.compute_mask(args[0] if args else None, kwargs.get("mask", previous_mask))
             if isinstance(outputs, (list, tuple)) and isinstance(output_mask, (list, tuple)):
@@ -286,9 +274,9 @@ class Layer:
         if not self._call_has_training_arg:
             return {k: v for k, v in kwargs.items() if k != "training"}
         training = kwargs.get("training")
-        stack = _call_stack()
-        if training is None and stack:
-            training = stack[-1]
+        enclosing = context.current().training
+        if training is None and enclosing:
+            training = enclosing[-1]
         if training is None:
             default = self._call_signature.parameters["training"].default
             training = None if default is inspect.Parameter.empty else default

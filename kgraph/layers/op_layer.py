@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from kgraph import keras_tensor
 from kgraph.keras_tensor import KerasTensor
 from kgraph.layers.layer import Layer
+from kgraph.ops.dispatch import apply
 
 
 class OpLayer(Layer):
@@ -16,8 +18,6 @@ class OpLayer(Layer):
         self.template = template
 
     def call(self, *tensors):
-        from kgraph.ops.dispatch import apply
-
         values = iter(tensors)
         inputs = [next(values) if slot is _TENSOR else slot for slot in self.template]
         return apply(self.op, *inputs, **self.attrs)
@@ -34,3 +34,6 @@ def apply_symbolic_op(op: str, inputs: list, attrs: dict):
     template = [_TENSOR if isinstance(x, KerasTensor) else x for x in inputs]
     layer = OpLayer(op, attrs, template, name=None)
     return layer(*tensors)
+
+
+keras_tensor.set_op_node_builder(apply_symbolic_op)

@@ -9,27 +9,12 @@ to `self.optimizer.stateless_apply`.
 
 from __future__ import annotations
 
-import contextlib
-import threading
 
 import jax
 
+from kgraph import context
 from kgraph import random as kg_random
 from kgraph import tree
-
-_local = threading.local()
-
-
-@contextlib.contextmanager
-def step_rng(key):
-    """Random layers inside `stateless_call` draw from `key` (the compiled step's own key)."""
-    previous = getattr(_local, "key", None)
-    _local.key = key
-    try:
-        yield
-    finally:
-        _local.key = previous
-
 
 def _overrides(model, name: str) -> bool:
     return any(name in vars(cls) for cls in type(model).__mro__ if cls.__module__.split(".")[0] != "kgraph")
@@ -67,7 +52,7 @@ def _train(model):
     def body(state, batch):
         rng, key = jax.random.split(state["rng"])
         user_state = (state["trainable"], state["non_trainable"], state["optimizer"], _flat_metrics(state["metrics"]))
-        with step_rng(key):
+        with context.current().step_rng(key):
             logs, (trainable, frozen, optimizer, metrics) = model.train_step(user_state, _user_data(model, batch))
         return {"trainable": list(trainable), "non_trainable": list(frozen), "optimizer": optimizer,
                 "metrics": _nested_metrics(model, metrics), "rng": rng}, logs
@@ -115,7 +100,7 @@ class CustomSteps:
             raise ValueError(f"stateless_call() expected {len(trainable)} trainable and {len(frozen)} non-trainable "
                              f"values, got {len(trainable_variables)} and {len(non_trainable_variables)}")
         index = self._param_index(program, trainable, frozen)
-        key = getattr(_local, "key", None)
+        key = context.current().step_key
         if key is None and program.fn.needs_rng:
             key = kg_random.key()
         outputs, losses, updates = self._forward(program, index, list(trainable_variables),

@@ -12,7 +12,7 @@ from kgraph.callbacks import Callback, CallbackList, History, ProgbarLogger
 from kgraph.distribution import distribution as current_distribution
 from kgraph.models.compile_utils import CompileLoss, CompileMetrics, match_target_rank
 from kgraph.models.custom_steps import CustomSteps, custom_step
-from kgraph.models.graph_builder import Program, input_specs_from_data, input_specs_from_model, trace_model
+from kgraph.program import Program, input_specs_from_data, input_specs_from_model, trace_model
 from kgraph.runtime import sharding
 from kgraph.runtime.data_adapter import ArrayDataAdapter, split_for_validation
 from kgraph.runtime.data_adapters import ArrayAdapter, DevicePrefetcher, get_data_adapter, is_array_data

@@ -18,3 +18,8 @@ from kgraph.ops.convolution import *  # noqa: F401,F403,E402
 from kgraph.ops.image import *  # noqa: F401,F403,E402
 from kgraph.ops.normalization import *  # noqa: F401,F403,E402
 from kgraph.ops.recurrent import *  # noqa: F401,F403,E402
+
+from kgraph import operators as _operators  # noqa: E402
+
+# The tensor types (KerasTensor, SymbolicTensor, Variable) get their Python operators from these ops.
+_operators.bind(**{name: globals()[name] for name in _operators.BINARY + _operators.UNARY + ("get_item",)})

@@ -10,6 +10,7 @@ import numpy as np
 
 from kgraph.ir import get_op
 from kgraph.ir.types import canonical_dtype, is_float
+from kgraph import keras_tensor
 from kgraph.keras_tensor import KerasTensor
 from kgraph.lowering.jax import get_rule
 from kgraph.tracing import SymbolicTensor, current_trace
@@ -28,9 +29,7 @@ def apply(op: str, *inputs, **attrs):
     """Runs `op` on `inputs` in the mode their types call for; returns a tensor of the same kind."""
     inputs = [unwrap(x) for x in inputs]
     if any(isinstance(x, KerasTensor) for x in inputs):
-        from kgraph.layers.op_layer import apply_symbolic_op
-
-        return apply_symbolic_op(op, inputs, attrs)
+        return keras_tensor.apply_op(op, inputs, attrs)
     symbolic = [x for x in inputs if isinstance(x, SymbolicTensor)]
     if symbolic:
         trace = current_trace()

@@ -15,7 +15,7 @@ import keras
 import numpy as np
 
 import kgraph
-from kgraph.models.graph_builder import input_specs_from_model, trace_model
+from kgraph.program import input_specs_from_model, trace_model
 
 
 def functional_pair(factory: Callable, inputs: Sequence[np.ndarray], call_kwargs: dict | None = None):

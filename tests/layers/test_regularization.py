@@ -11,7 +11,7 @@ from kgraph import layers
 from kgraph.ir import all_ops, get_op
 from kgraph.lowering.onnx import has_rule
 from kgraph.ops.dispatch import apply
-from kgraph.models.graph_builder import input_specs_from_model, trace_model
+from kgraph.program import input_specs_from_model, trace_model
 from tests.layers.parity import check_layer
 
 rng = np.random.default_rng(0)

@@ -105,7 +105,7 @@ def test_errors_name_layers_and_shapes():
 
 
 def test_ir_of_a_model_prints_with_layer_names():
-    from kgraph.models.graph_builder import input_specs_from_model, trace_model
+    from kgraph.program import input_specs_from_model, trace_model
 
     model = guide_mlp(kgraph)
     program = trace_model(model, input_specs_from_model(model), training=False)

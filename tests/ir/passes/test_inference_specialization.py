@@ -62,7 +62,7 @@ def test_without_frozen_weights_batch_norm_stays_and_dropout_goes():
 
 
 def test_dropout_in_a_training_graph_is_removed_for_inference():
-    from kgraph.models.graph_builder import input_specs_from_model, trace_model
+    from kgraph.program import input_specs_from_model, trace_model
 
     model = _model((6,), L.Dense(5), L.Dropout(0.5), L.GaussianNoise(0.1))
     graph = trace_model(model, input_specs_from_model(model), training=True).graph

@@ -82,12 +82,12 @@ def test_export_pipeline_on_the_layer_zoo(name):
 def test_training_pipeline_leaves_fit_unchanged(monkeypatch):
     """`fit` with the training pipeline and with dead-code elimination alone: the same losses and weights, while the
     pipeline does shrink the graph (a layer called twice on one input, a zero offset, constant arithmetic)."""
-    import kgraph.models.graph_builder as graph_builder
+    import kgraph.program as program
 
     sizes = []
 
     def run(pipeline):
-        monkeypatch.setattr(graph_builder, "TRAINING_PIPELINE", pipeline)
+        monkeypatch.setattr(program, "TRAINING_PIPELINE", pipeline)
         kgraph.utils.set_random_seed(3)
         inputs = kgraph.Input((6,))
         x = L.Rescaling(2.0, offset=0.0)(inputs)
@@ -101,8 +101,8 @@ def test_training_pipeline_leaves_fit_unchanged(monkeypatch):
         model.compile(optimizer="adam", loss="mse")
         data = np.random.default_rng(0).standard_normal((64, 6)).astype("float32")
         history = model.fit(data, data[:, :1], batch_size=16, epochs=2, shuffle=False, verbose=0)
-        specs = graph_builder.input_specs_from_model(model)
-        sizes.append(len(graph_builder.trace_model(model, specs, training=True).graph.nodes))
+        specs = program.input_specs_from_model(model)
+        sizes.append(len(program.trace_model(model, specs, training=True).graph.nodes))
         return history.history["loss"], model.get_weights()
 
     losses, weights = run(TRAINING_PIPELINE)

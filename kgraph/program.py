@@ -1,4 +1,4 @@
-"""Traces a model into the IR: one graph per mode (training or inference), with its weights as parameters."""
+"""A model traced into the IR, optimized and lowered to JAX: one Program per mode (training or inference)."""
 
 from __future__ import annotations
 
