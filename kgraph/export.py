@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
+import jax
 import numpy as np
 import onnx
 
@@ -19,6 +20,8 @@ from kgraph.ir.passes import run_pipeline
 from kgraph.ir.types import is_int
 from kgraph.lowering.onnx import DEFAULT_OPSET, check_opset, lower_to_onnx
 from kgraph.lowering.onnx.cleanup import clean_up
+from kgraph.runtime.onnx import numpy_dtype_of
+from kgraph.version import __version__
 from kgraph.program import InputSpec, Program, input_specs_from_model, trace_model
 
 SUPPORTED_FORMATS = ("onnx",)
@@ -119,8 +122,6 @@ def _lower(model, opset: int, batch_size: int | None, input_signature, optimize:
     program = trace_inference(model, input_signature)
     params = {name: variable.numpy() for name, variable in program.variables.items()}
     graph = optimize_for_export(program.graph, params, batch_size, opset) if optimize else program.graph
-    from kgraph.version import __version__
-
     doc = f"Model {model.name!r} ({type(model).__name__}) exported by kgraph {__version__} from its inference graph."
     proto = lower_to_onnx(graph, params, opset=opset, batch_size=batch_size,
                           output_names=output_names(model, len(graph.outputs)), doc_string=doc)
@@ -180,8 +181,6 @@ def to_onnx(model, opset: int | None = None, batch_size: int | None = None,
 
 
 def _random_inputs(session, batch: int, rng: np.random.Generator, int_range: tuple[int, int]) -> dict:
-    from kgraph.runtime.onnx import numpy_dtype_of
-
     sizes: dict[str, int] = {}
     feeds = {}
     for arg in session.get_inputs():
@@ -203,7 +202,7 @@ def _random_inputs(session, batch: int, rng: np.random.Generator, int_range: tup
 
 
 def _session(onnx_model):
-    import onnxruntime as ort
+    import onnxruntime as ort  # ONNX Runtime loads only when a file is verified
 
     source = onnx_model.SerializeToString() if isinstance(onnx_model, onnx.ModelProto) else str(onnx_model)
     try:
@@ -242,8 +241,6 @@ def verify_onnx(model, onnx_model: onnx.ModelProto | str | os.PathLike, batch_si
         int_range: [low, high) of random integer inputs (indices must be valid for the model).
         input_signature: as for `to_onnx`, for models not built from Inputs.
     """
-    import jax
-
     program = trace_inference(model, input_signature)
     params = {name: variable.numpy() for name, variable in program.variables.items()}
     reference = jax.jit(lambda p, xs: program.fn(p, xs)[0])

@@ -19,6 +19,8 @@ from xml.sax.saxutils import escape
 import numpy as np
 
 from kgraph.keras_tensor import KerasTensor
+from kgraph.models.model import Model
+from kgraph.models.sequential import Sequential
 from kgraph import tree
 
 FORMATS = ("png", "svg", "pdf")
@@ -103,8 +105,6 @@ def plot_model(model, to_file: str = "model.png", show_shapes: bool = False, sho
 
 def layer_graph(model, expand_nested: bool, options: dict, cluster: str | None = None):
     """The boxes of `model`'s layers in data-flow order, and edges (source key, destination key) between them."""
-    from kgraph.models.sequential import Sequential
-
     graph = model._functional if isinstance(model, Sequential) else model
     if not hasattr(graph, "_nodes"):  # a subclassed model: one box, as Keras draws it
         return [_box(model, None, options, cluster)], []
@@ -132,8 +132,6 @@ def layer_graph(model, expand_nested: bool, options: dict, cluster: str | None =
 
 
 def _is_model(layer) -> bool:
-    from kgraph.models.model import Model
-
     return isinstance(layer, Model)
 
 
@@ -141,8 +139,6 @@ def _exit_key(tensor: KerasTensor) -> int:
     """The key of the innermost layer that produces `tensor`, looking through nested models."""
     layer = tensor._history[0]
     if _is_model(layer):
-        from kgraph.models.sequential import Sequential
-
         inner = layer._functional if isinstance(layer, Sequential) else layer
         return _exit_key(inner.outputs[tensor._history[2]])
     return id(layer)
@@ -514,7 +510,7 @@ class Canvas:
 def _graphviz_available() -> bool:
     """Whether pydot imports and can run Graphviz's `dot`."""
     try:
-        import pydot
+        import pydot  # optional: Graphviz rendering when pydot is installed
 
         pydot.Dot.create(pydot.Dot())
     except Exception:  # no pydot, or pydot without the Graphviz binaries
@@ -524,7 +520,7 @@ def _graphviz_available() -> bool:
 
 def _write_with_graphviz(boxes: list[Box], edges, to_file: str, extension: str, rankdir: str, dpi: float) -> None:
     """Keras' Graphviz rendering: HTML-like tables as node labels, orthogonal edges, clusters for nested models."""
-    import pydot
+    import pydot  # optional: Graphviz rendering when pydot is installed
 
     dot = pydot.Dot(rankdir=rankdir, concentrate=True, dpi=dpi, splines="ortho")
     dot.set_node_defaults(shape="record")
