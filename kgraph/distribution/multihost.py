@@ -6,6 +6,11 @@ import os
 
 import jax
 import numpy as np
+from jax.experimental import multihost_utils
+
+from kgraph import random as kg_random
+
+DEFAULT_HEARTBEAT_TIMEOUT = 100
 
 
 def coordinator_address(job_addresses: str | None, num_processes: int | None) -> str | None:
@@ -18,11 +23,13 @@ def coordinator_address(job_addresses: str | None, num_processes: int | None) ->
     return addresses[0]
 
 
-def initialize(job_addresses: str | None = None, num_processes: int | None = None, process_id: int | None = None) -> None:
+def initialize(job_addresses: str | None = None, num_processes: int | None = None, process_id: int | None = None,
+               heartbeat_timeout_seconds: int | None = None) -> None:
     """Connects this process to the others of a multi-host run (`jax.distributed.initialize`); call it first.
 
     Afterwards `list_devices()` lists every process' devices, and the global seed is process 0's, so all
-    processes initialize the same weights.
+    processes initialize the same weights. If a process dies, the others stop within the heartbeat timeout
+    with JAX's "another task died" error naming the dead process, instead of waiting in a collective forever.
 
     Args:
         job_addresses: "host:port" of the coordinator (process 0), or every job's address comma-separated
@@ -30,6 +37,8 @@ def initialize(job_addresses: str | None = None, num_processes: int | None = Non
             auto-detection (Cloud TPU, SLURM, …).
         num_processes: processes in the run. Default: `KERAS_DISTRIBUTION_NUM_PROCESSES`.
         process_id: this process' index, 0 … num_processes-1. Default: `KERAS_DISTRIBUTION_PROCESS_ID`.
+        heartbeat_timeout_seconds: how long a silent process is waited for before the run stops (kgraph's
+            addition). Default: `KGRAPH_DISTRIBUTION_HEARTBEAT_TIMEOUT`, else JAX's 100 seconds.
     """
     env = os.environ
     if job_addresses is None:
@@ -40,12 +49,13 @@ def initialize(job_addresses: str | None = None, num_processes: int | None = Non
         process_id = int(env["KERAS_DISTRIBUTION_PROCESS_ID"])
     if num_processes is not None and process_id is not None and not 0 <= process_id < num_processes:
         raise ValueError(f"`process_id` must be in [0, {num_processes}), got {process_id}")
+    if heartbeat_timeout_seconds is None:
+        heartbeat_timeout_seconds = int(env.get("KGRAPH_DISTRIBUTION_HEARTBEAT_TIMEOUT", DEFAULT_HEARTBEAT_TIMEOUT))
+    if heartbeat_timeout_seconds < 1:
+        raise ValueError(f"`heartbeat_timeout_seconds` must be at least 1, got {heartbeat_timeout_seconds}")
     jax.distributed.initialize(coordinator_address=coordinator_address(job_addresses, num_processes),
-                               num_processes=num_processes, process_id=process_id)
+                               num_processes=num_processes, process_id=process_id,
+                               heartbeat_timeout_seconds=heartbeat_timeout_seconds)
     if jax.process_count() > 1:
-        from jax.experimental import multihost_utils
-
-        from kgraph import random as kg_random
-
         seed = multihost_utils.broadcast_one_to_all(np.int32(kg_random.next_seed()))
         kg_random.set_seed(int(seed))

@@ -2,18 +2,23 @@
 
 `python multi_process_worker.py PORT PROCESS_ID` joins the cluster with `kgraph.distribution.initialize`
 (2 host devices per process, 4 in all), trains under DataParallel over every device and prints JSON:
-the global device list and the losses.
+the global device list and the losses. With a third argument `die`, process 1 kills itself (SIGKILL) after
+its first epoch, and the heartbeat timeout is short. `python multi_process_worker.py PORT` alone trains the
+reference: one process with the same 4 devices.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 
-os.environ["XLA_FLAGS"] = os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2"
+DEVICES_PER_PROCESS = 2 if len(sys.argv) > 2 else 4
+os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
+                           + f" --xla_force_host_platform_device_count={DEVICES_PER_PROCESS}")
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
 import json  # noqa: E402
-import sys  # noqa: E402
+import signal  # noqa: E402
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
@@ -36,17 +41,27 @@ def data():
     return rng.random((64, 16), dtype=np.float32), rng.random((64, 8), dtype=np.float32)
 
 
-def main(port: str, process_id: str | None) -> None:
+class DieAfterFirstEpoch(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        print(json.dumps({"epoch": epoch}), flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def main(port: str, process_id: str | None, die: bool) -> None:
     x, y = data()
-    if process_id is None:  # the one-device reference
-        print(json.dumps({"loss": model().fit(x, y, batch_size=16, epochs=2, verbose=0).history["loss"]}))
+    if process_id is None:  # the reference: one process with the same devices
+        with dl.DataParallel().scope():
+            history = model().fit(x, y, batch_size=16, epochs=2, verbose=0).history
+        print(json.dumps({"devices": dl.list_devices(), "loss": history["loss"]}))
         return
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
-    dl.initialize(f"localhost:{port}", num_processes=2, process_id=int(process_id))
+    dl.initialize(f"localhost:{port}", num_processes=2, process_id=int(process_id),
+                  heartbeat_timeout_seconds=5 if die else None)
+    callbacks = [DieAfterFirstEpoch()] if die and process_id == "1" else []
     with dl.DataParallel().scope():
-        history = model().fit(x, y, batch_size=16, epochs=2, verbose=0).history
+        history = model().fit(x, y, batch_size=16, epochs=50 if die else 2, verbose=0, callbacks=callbacks).history
     print(json.dumps({"devices": dl.list_devices(), "processes": jax.process_count(), "loss": history["loss"]}))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None)
+    main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None, sys.argv[3:] == ["die"])

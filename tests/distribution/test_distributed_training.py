@@ -7,6 +7,7 @@ this process keeps its one device. Each run is compared with the same model trai
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -89,22 +90,44 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_initialize_joins_two_processes():
-    script, port = str(HERE / "multi_process_worker.py"), str(_free_port())
-    workers = [subprocess.Popen([sys.executable, script, port, str(i)], env=_env(), stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True) for i in range(2)]
-    reference = subprocess.run([sys.executable, script, port], env=_env(), capture_output=True, text=True, timeout=120)
-    outputs = []
+def _start_workers(port: str, *extra: str) -> list[subprocess.Popen]:
+    script = str(HERE / "multi_process_worker.py")
+    return [subprocess.Popen([sys.executable, script, port, str(i), *extra], env=_env(), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for i in range(2)]
+
+
+def _finish(workers: list[subprocess.Popen], timeout: float) -> list[tuple[int, str, str]]:
+    """(return code, stdout, stderr) of each worker; a worker still running after `timeout` fails the test."""
+    results = []
     try:
         for w in workers:
-            out, err = w.communicate(timeout=120)
-            assert w.returncode == 0, err[-3000:]
-            outputs.append(json.loads(out.strip().splitlines()[-1]))
+            out, err = w.communicate(timeout=timeout)
+            results.append((w.returncode, out, err))
     finally:
         for w in workers:
             if w.poll() is None:
                 w.kill()
-    expected = json.loads(reference.stdout.strip().splitlines()[-1])["loss"]
-    for out in outputs:
+    return results
+
+
+def test_initialize_joins_two_processes_and_matches_one_process_with_the_same_devices():
+    workers = _start_workers(str(_free_port()))
+    reference = subprocess.run([sys.executable, str(HERE / "multi_process_worker.py"), str(_free_port())],
+                               env=_env(), capture_output=True, text=True, timeout=120)
+    assert reference.returncode == 0, reference.stderr[-3000:]
+    expected = json.loads(reference.stdout.strip().splitlines()[-1])
+    assert len(expected["devices"]) == 4, expected
+    for returncode, out, err in _finish(workers, timeout=120):
+        assert returncode == 0, err[-3000:]
+        out = json.loads(out.strip().splitlines()[-1])
         assert out["processes"] == 2 and len(out["devices"]) == 4, out
-        assert max(abs(a - b) for a, b in zip(out["loss"], expected)) <= TOL, (out, expected)
+        assert max(abs(a - b) for a, b in zip(out["loss"], expected["loss"])) <= TOL, (out, expected)
+
+
+@pytest.mark.slow
+def test_a_dead_process_stops_the_other_within_the_heartbeat_timeout():
+    workers = _start_workers(str(_free_port()), "die")
+    (survivor_rc, _, survivor_err), (dead_rc, dead_out, _) = _finish(workers, timeout=90)
+    assert dead_rc == -signal.SIGKILL and '"epoch": 0' in dead_out, dead_out
+    assert survivor_rc != 0
+    assert "another task died" in survivor_err and "stopped sending heartbeats" in survivor_err, survivor_err[-3000:]
