@@ -85,9 +85,12 @@ class BackupAndRestore(Callback):
         for i, path in enumerate(paths):
             try:
                 return load_training_state(path)
-            except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile):
+            except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as error:
                 if i == len(paths) - 1:
-                    raise
+                    raise ValueError(f"BackupAndRestore cannot read the backup {path!r} in `backup_dir` "
+                                     f"{self.backup_dir!r} (expected a training state this callback wrote): "
+                                     f"{type(error).__name__}: {error}. Delete the file to start afresh, or use "
+                                     "`double_checkpoint=True` to keep a previous backup to fall back on.") from error
         return None
 
     def _check_matches_model(self, snapshot: dict) -> None:

@@ -83,6 +83,10 @@ class OnnxModel:
         chosen = _select_providers(providers)
         try:
             session = ort.InferenceSession(self._path, sess_options=session_options, providers=chosen)
+        except (ort.capi.onnxruntime_pybind11_state.InvalidProtobuf, ort.capi.onnxruntime_pybind11_state.InvalidGraph,
+                ort.capi.onnxruntime_pybind11_state.InvalidArgument) as e:
+            raise ValueError(f"{self._path!r} is not a valid ONNX model file (expected a serialized ONNX "
+                             f"ModelProto): {str(e).splitlines()[0]}") from None
         except Exception as e:
             if providers != "auto" or chosen == ["CPUExecutionProvider"]:
                 raise

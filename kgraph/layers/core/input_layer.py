@@ -26,8 +26,9 @@ class InputLayer(Layer):
             batch_shape = (batch_size,) + tuple(shape)
         self.batch_shape = tuple(None if d is None else int(d) for d in batch_shape)
         for d in self.batch_shape:
-            if d is not None and d < 0:
-                raise ValueError(f"InputLayer {self.name!r}: dims must be non-negative, got shape {self.batch_shape}")
+            if d is not None and d < 1:
+                raise ValueError(f"InputLayer {self.name!r}: `shape` dims must be positive integers or None, got "
+                                 f"shape {self.batch_shape}")
         self._dtype = canonical_dtype(dtype or config.floatx())
         self.optional = optional
         symbols = tuple("batch" if i == 0 else f"{self.name}_d{i}" for i in range(len(self.batch_shape)))
