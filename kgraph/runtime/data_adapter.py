@@ -26,9 +26,23 @@ def _as_array(x, role: str) -> np.ndarray:
         raise ValueError(f"`{role}` must have a batch dimension, got a scalar")
     if array.dtype == np.float64:
         return array.astype(np.float32)
-    if array.dtype in (np.int64, np.uint64):
-        return array.astype(np.int32)
+    if array.dtype in (np.int64, np.uint64, np.uint32):
+        return _narrowed_to_int32(array, role)
     return array
+
+
+INT32_RANGE = (-(2**31), 2**31 - 1)
+
+
+def _narrowed_to_int32(array: np.ndarray, role: str) -> np.ndarray:
+    """int32, as JAX computes by default; values that would wrap are an error, never silently changed."""
+    if array.size:
+        low, high = array.min(), array.max()
+        if low < INT32_RANGE[0] or high > INT32_RANGE[1]:
+            raise ValueError(f"`{role}` holds {array.dtype} values from {low} to {high}, outside the int32 range "
+                             f"[{INT32_RANGE[0]}, {INT32_RANGE[1]}] that kgraph computes integers in; they would wrap. "
+                             "Pass them as floats, or rescale or re-index them first.")
+    return array.astype(np.int32)
 
 
 def standardize(data, role: str):
