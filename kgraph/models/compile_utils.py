@@ -79,6 +79,11 @@ class CompileLoss:
 
     def __call__(self, y_true: list, y_pred: list, sample_weight: list):
         """Returns (total, per-output values) for flat lists aligned with the outputs."""
+        if self.has_loss and all(yt is None for yt in y_true):
+            name = next(n for n, l in zip(self.output_names, self.losses) if l is not None)
+            raise ValueError(f"The compiled loss of output {name!r} needs targets, but no `y` was given. Pass `y` "
+                             "(or a dataset that yields (x, y)), or compile without `loss` when the model adds its "
+                             "own loss with `add_loss`.")
         total, parts = 0.0, []
         for loss, weight, yt, yp, sw in zip(self.losses, self.weights, y_true, y_pred, sample_weight):
             if loss is None or yt is None:

@@ -41,3 +41,13 @@ def test_int64_values_beyond_int32_are_refused_not_wrapped(method, values):
 def test_int64_values_within_int32_still_run():
     x = np.array([[1, -2, 2**31 - 1]] * 4, dtype=np.int64)
     assert _int_model().predict(x, verbose=0).shape == (4, 1)
+
+
+@pytest.mark.parametrize("method", ["fit", "evaluate", "train_on_batch"])
+def test_a_compiled_loss_without_targets_is_an_error_naming_the_output(method):
+    inputs = kgraph.Input((3,))
+    model = kgraph.Model(inputs, kgraph.layers.Dense(2, name="scores")(inputs))
+    model.compile(optimizer="sgd", loss="mse")
+    kwargs = {} if method == "train_on_batch" else {"verbose": 0}
+    with pytest.raises(ValueError, match="compiled loss of output 'scores' needs targets, but no `y` was given"):
+        getattr(model, method)(np.ones((8, 3), "float32"), **kwargs)
