@@ -1,7 +1,8 @@
 """Writers that loop forever, alternating two versions of a file, for the SIGKILL tests.
 
-They run in processes forked from a server that has already imported kgraph, so each kill costs a fork and
-a tiny model, not an interpreter start. Version v of every file holds weights filled with the value v.
+They run in processes forked from a server that has already imported kgraph's modules (importing them starts
+no JAX backend, so forking is safe), so each kill costs a fork and a tiny model, not an interpreter start.
+Version v of every file holds weights filled with the value v.
 """
 
 from __future__ import annotations
@@ -12,6 +13,11 @@ import os
 import numpy as np
 
 import kgraph
+import kgraph.callbacks  # noqa: F401  (loaded before the fork server forks)
+import kgraph.export  # noqa: F401
+import kgraph.layers  # noqa: F401
+import kgraph.models  # noqa: F401
+import kgraph.saving  # noqa: F401
 
 VERSIONS = (0.0, 1.0)
 
