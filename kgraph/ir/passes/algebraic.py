@@ -18,7 +18,7 @@ from kgraph.ir.passes.manager import PassResult, register_pass
 from kgraph.ir.passes.pattern import PatternTable, apply_patterns, on
 from kgraph.ir.passes.rewrite import GraphRewriter, same_shape, users
 from kgraph.ir.registry import get_op
-from kgraph.ir.traits import RESHAPE
+from kgraph.ir.traits import COMMUTATIVE, RESHAPE
 from kgraph.ir.types import TensorType
 
 # dtype -> dtypes that hold each of its values exactly, so a cast through them and on is one cast.
@@ -56,7 +56,6 @@ def _all_equal(array: np.ndarray | None, scalar: float) -> bool:
 
 
 _NEUTRAL = {"add": 0, "subtract": 0, "multiply": 1, "divide": 1}
-_EITHER_SIDE = ("add", "multiply")
 
 
 def _composed_perm(inner: tuple, outer: tuple) -> tuple:
@@ -89,7 +88,7 @@ def _neutral_operand(ctx: _Algebra, node: Node) -> Value | None:
     """The operand an add/subtract/multiply/divide leaves unchanged because the other is all 0 (or all 1)."""
     inputs = ctx.rw.inputs(node)
     out = node.outputs[0].type
-    for keep in (0, 1) if node.op in _EITHER_SIDE else (0,):
+    for keep in (0, 1) if get_op(node.op).has(COMMUTATIVE) else (0,):
         if same_shape(inputs[keep].type, out) and _all_equal(ctx.rw.constant(inputs[1 - keep]), _NEUTRAL[node.op]):
             return inputs[keep]
     return None
