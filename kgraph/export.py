@@ -124,7 +124,8 @@ def _lower(model, opset: int, batch_size: int | None, input_signature, optimize:
     graph = optimize_for_export(program.graph, params, batch_size, opset) if optimize else program.graph
     doc = f"Model {model.name!r} ({type(model).__name__}) exported by kgraph {__version__} from its inference graph."
     proto = lower_to_onnx(graph, params, opset=opset, batch_size=batch_size,
-                          output_names=output_names(model, len(graph.outputs)), doc_string=doc)
+                          output_names=output_names(model, len(graph.outputs)), doc_string=doc,
+                          producer_version=__version__)
     return (clean_up(proto) if optimize else proto), program
 
 

@@ -7,14 +7,11 @@ import math
 import numpy as np
 
 from kgraph import random as kg_random
-from kgraph.ir.types import canonical_dtype
+from kgraph.ir.types import canonical_dtype, numpy_dtype
 
 
 def _np_dtype(dtype) -> np.dtype:
-    import ml_dtypes
-
-    name = canonical_dtype(dtype or "float32")
-    return np.dtype(ml_dtypes.bfloat16) if name == "bfloat16" else np.dtype(name)
+    return numpy_dtype(canonical_dtype(dtype or "float32"))
 
 
 def _truncated_normal(rng: np.random.Generator, shape) -> np.ndarray:

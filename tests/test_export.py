@@ -9,8 +9,8 @@ import pytest
 
 import kgraph.export as export_module
 from kgraph.export import check_onnx, export_onnx, to_onnx, verify_onnx
+from kgraph.ir import get_op
 from kgraph.lowering.onnx import lower_to_onnx, max_opset
-from kgraph.lowering.onnx import registry as onnx_registry
 from kgraph.program import input_specs_from_model, trace_model
 from kgraph.runtime.onnx import OnnxModel
 
@@ -138,7 +138,7 @@ def test_verify_reports_errors_and_catches_a_wrong_rule(models, tmp_path, monkey
     assert 0 <= report.max_abs_error <= 1e-6 and report.max_rel_error <= 1e-5
     assert report.batch_sizes == (1, 7)
     wrong = lambda ctx, x: ctx.op("Sigmoid", x)  # noqa: E731
-    monkeypatch.setitem(onnx_registry._RULES, "relu", wrong)
+    monkeypatch.setitem(get_op("relu").rules, "onnx", wrong)
     target = tmp_path / "wrong.onnx"
     with pytest.raises(ValueError, match=r"max abs error .* max rel error"):
         export_onnx(model, target, verify=True)
@@ -212,7 +212,7 @@ def test_random_ops_and_missing_rules_are_named(models, monkeypatch):
     params = {name: v.numpy() for name, v in training.variables.items()}
     with pytest.raises(NotImplementedError, match=r"dropout_1.*'dropout'.*training=False"):
         lower_to_onnx(training.graph, params)
-    monkeypatch.delitem(onnx_registry._RULES, "relu")
+    monkeypatch.delitem(get_op("relu").rules, "onnx")
     with pytest.raises(NotImplementedError, match=r"'dense_1' \(op 'relu'\) has no ONNX rule"):
         to_onnx(models["mlp"])
 

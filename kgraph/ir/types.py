@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Union
 
+import ml_dtypes
 import numpy as np
 
 Dim = Union[int, str]
@@ -53,6 +54,13 @@ def canonical_dtype(dtype) -> str:
     if name not in DTYPES:
         raise TypeError(f"Unsupported dtype {dtype!r}. Expected one of: {', '.join(DTYPES)}.")
     return name
+
+
+def numpy_dtype(dtype: str) -> np.dtype:
+    """The NumPy dtype of an IR dtype name (bfloat16 through ml_dtypes); the one place that maps them."""
+    if dtype not in DTYPES:
+        raise TypeError(f"Unsupported dtype {dtype!r}. Expected one of: {', '.join(DTYPES)}.")
+    return np.dtype(ml_dtypes.bfloat16) if dtype == "bfloat16" else np.dtype(dtype)
 
 
 @dataclass(frozen=True)

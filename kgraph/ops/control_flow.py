@@ -13,7 +13,7 @@ import jax
 import numpy as np
 
 from kgraph.ir import TensorType
-from kgraph.ir.passes import dead_code_elimination
+from kgraph.ir.passes import eliminate_dead_code
 from kgraph.ir.types import canonical_dtype
 from kgraph.keras_tensor import KerasTensor
 from kgraph.ops.dispatch import convert, result_dtype, unwrap
@@ -57,7 +57,7 @@ def _trace_function(fn: Callable, input_types: list[TensorType], name: str, op: 
         trace.graph.outputs = values
     if trace.graph.rng is not None or trace.graph.losses or trace.graph.updates:
         raise ValueError(f"{op}: {name} must be deterministic and must not add losses or assign variables")
-    graph = dead_code_elimination(trace.graph)
+    graph = eliminate_dead_code(trace.graph)
     outer = []
     for p in graph.params:
         if p.name in trace.captured:

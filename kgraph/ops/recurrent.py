@@ -9,7 +9,7 @@ from typing import Callable, Sequence
 
 from kgraph.ir import TensorType
 from kgraph.ir.ops.recurrent import ACTIVATIONS
-from kgraph.ir.passes import dead_code_elimination
+from kgraph.ir.passes import eliminate_dead_code
 from kgraph.ir.types import canonical_dtype
 from kgraph.keras_tensor import KerasTensor
 from kgraph.ops.dispatch import apply, convert, unwrap
@@ -120,7 +120,7 @@ def _trace_step(step_function: Callable, x: TensorType, states: list[TensorType]
             raise TypeError(f"rnn: the step function must return (output, [{len(states)} new state tensors]) computed "
                             f"from its inputs, got {results!r}")
         trace.graph.outputs = [r.ir_value for r in results]
-    graph = dead_code_elimination(trace.graph)
+    graph = eliminate_dead_code(trace.graph)
     return graph, [trace.variables[p.name] for p in graph.params]
 
 

@@ -9,6 +9,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from kgraph.ir.types import numpy_dtype
+
 GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
 _ORT_TYPES = {
     "tensor(float)": "float32", "tensor(double)": "float64", "tensor(float16)": "float16",
@@ -22,12 +24,7 @@ def numpy_dtype_of(ort_type: str) -> np.dtype:
     """The NumPy dtype of an ONNX Runtime type string such as "tensor(float)"."""
     if ort_type not in _ORT_TYPES:
         raise TypeError(f"ONNX type {ort_type!r} is not a numeric tensor type that kgraph can feed")
-    name = _ORT_TYPES[ort_type]
-    if name == "bfloat16":
-        import ml_dtypes
-
-        return np.dtype(ml_dtypes.bfloat16)
-    return np.dtype(name)
+    return numpy_dtype(_ORT_TYPES[ort_type])
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from kgraph.ir.types import numpy_dtype
 from kgraph.saving.object_registration import (
     CustomObjectScope, SafeModeScope, active_custom_objects, custom_object_scope, enable_unsafe_deserialization,
     get_custom_objects, get_registered_name, get_registered_object, in_safe_mode, is_registered,
@@ -535,11 +536,7 @@ def _deserialize_special(class_name, inner, custom_objects, safe, module_objects
 
 
 def _array(value, dtype):
-    if dtype == "bfloat16":
-        import ml_dtypes
-
-        return np.asarray(value, dtype=ml_dtypes.bfloat16)
-    return np.asarray(value, dtype=dtype)
+    return np.asarray(value, dtype=numpy_dtype(dtype) if dtype == "bfloat16" else dtype)
 
 
 # --- building instances -----------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from kgraph.ir.types import numpy_dtype
 from kgraph.saving import file_io
 from kgraph.saving.serialization import to_snake_case
 
@@ -371,10 +372,9 @@ def _read_dataset(dataset) -> np.ndarray:
         raise ValueError(f"the dataset {dataset.name} has dtype {dataset.dtype}, not a numeric one")
     value = dataset[()]
     if dataset.attrs.get("dtype") == "bfloat16":
-        import ml_dtypes
-
-        value = np.asarray(value).view(ml_dtypes.bfloat16) if np.asarray(value).dtype.itemsize == 2 \
-            else np.asarray(value, dtype=ml_dtypes.bfloat16)
+        bfloat16 = numpy_dtype("bfloat16")
+        value = np.asarray(value).view(bfloat16) if np.asarray(value).dtype.itemsize == 2 \
+            else np.asarray(value, dtype=bfloat16)
     return np.asarray(value)
 
 

@@ -19,8 +19,19 @@ def _mlp_graph():
 
 
 def test_verify_accepts_a_well_formed_graph():
-    g, *_ = _mlp_graph()
-    g.verify()
+    """A graph whose every output is typed by its op's inference verifies, multi-output nodes, losses and state
+    updates included; the same graph with one dim of one value changed does not, so acceptance means a check."""
+    g, x, w, b, mm, add, out = _mlp_graph()
+    split = g.add_node("split", [out], {"sizes": (1, 2), "axis": 1}, get_op("split").infer_types(
+        [out.type], get_op("split").resolve_attrs({"sizes": (1, 2), "axis": 1})), "heads")
+    loss = g.add_node("mean", [split.outputs[1]], {"axis": None, "keepdims": False},
+                      [TensorType("float32", ())], "loss").outputs[0]
+    g.outputs, g.losses, g.updates = [out, split.outputs[0]], [loss], {"dense/bias": b}
+    assert g.verify() is None
+    assert [t.shape for t in (v.type for v in split.outputs)] == [("batch", 1), ("batch", 2)]
+    split.outputs[1].type = TensorType("float32", ("batch", 3))
+    with pytest.raises(VerificationError, match=r"node 'heads' \(split\): outputs typed"):
+        g.verify()
 
 
 def test_verify_rejects_use_before_definition():
@@ -61,9 +72,12 @@ def test_dce_drops_unused_nodes_and_params():
     g.add_node("exp", [unused], {}, [TensorType("float32", (3,))])
     g.outputs = [mm]
     result = dead_code_elimination(g)
-    result.verify()
-    assert [n.op for n in result.nodes] == ["matmul"]
-    assert [p.name for p in result.params] == ["dense/kernel"]
+    assert result.modified
+    result.graph.verify()
+    assert [n.op for n in result.graph.nodes] == ["matmul"]
+    assert [p.name for p in result.graph.params] == ["dense/kernel"]
+    again = dead_code_elimination(result.graph)
+    assert not again.modified and again.graph.nodes == result.graph.nodes
 
 
 def test_pass_manager_dumps_ir_after_each_pass(tmp_path):

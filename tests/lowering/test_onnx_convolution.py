@@ -216,8 +216,18 @@ def test_bad_arguments_raise_value_errors_naming_the_shapes(factory, inputs, mat
         _trace(factory(ops), inputs)
 
 
-def test_shape_errors_are_value_errors():
-    assert issubclass(ShapeError, ValueError)
+def test_shape_errors_are_value_errors_naming_the_shapes():
+    """The IR's shape rule raises a ShapeError a caller catches as ValueError, and the public op raises one, eager
+    and symbolic, naming both shapes; neither reaches JAX."""
+    kernel = rng.normal(size=(3, 3, 3, 6)).astype("float32")
+    with Trace("g") as t:
+        x = t.input(TensorType("float32", ("batch", 9, 8, 4)), "x")
+        with pytest.raises(ValueError, match=r"4 channels.*\(3, 3, 3, 6\)") as info:
+            t.emit("conv", [x, t.constant(kernel)], {"strides": (1, 1), "dilation_rate": (1, 1)})
+    assert type(info.value) is ShapeError
+    for x in (X2, kgraph.Input((9, 8, 4))):
+        with pytest.raises(ValueError, match=r"input shape \((2|None), 9, 8, 4\), kernel shape \(3, 3, 3, 6\)"):
+            ops.conv(x, kernel)
 
 
 def test_ops_work_on_keras_tensors_and_inside_jit():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from kgraph.ir.registry import REQUIRED, ShapeError, register
 from kgraph.ir.shapes import broadcast_shapes, normalize_axis
+from kgraph.ir.traits import LAYOUT_TRANSPARENT
 from kgraph.ir.types import Dim, TensorType, is_int
 
 PAD_MODES = ("constant", "reflect", "edge")
@@ -68,6 +69,7 @@ def _slice(types, starts, stops, steps):
 
 
 register("slice", _slice, attrs={"starts": REQUIRED, "stops": REQUIRED, "steps": REQUIRED}, num_inputs=1,
+         traits=(LAYOUT_TRANSPARENT,), per_axis=("starts", "stops", "steps"),
          doc="x[start:stop:step] on every axis, Python's rules (None is open, negatives count from the end)")
 
 
@@ -90,6 +92,7 @@ def _pad(types, pad_width, mode, constant_value):
 
 
 register("pad", _pad, attrs={"pad_width": REQUIRED, "mode": "constant", "constant_value": 0}, num_inputs=1,
+         traits=(LAYOUT_TRANSPARENT,), per_axis=("pad_width",),
          doc="pad each axis by (before, after) with a constant, a reflection or the edge value")
 
 
@@ -118,6 +121,7 @@ def _repeat(types, repeats, axis):
 
 
 register("repeat", _repeat, attrs={"repeats": REQUIRED, "axis": REQUIRED}, num_inputs=1,
+         traits=(LAYOUT_TRANSPARENT,), axis="axis",
          doc="each element repeated `repeats` times along axis, as np.repeat with an int count")
 
 
@@ -220,4 +224,5 @@ def _cumsum(types, axis):
     return [x]
 
 
-register("cumsum", _cumsum, attrs={"axis": REQUIRED}, num_inputs=1, doc="running sum along axis, in x's dtype")
+register("cumsum", _cumsum, attrs={"axis": REQUIRED}, num_inputs=1, traits=(LAYOUT_TRANSPARENT,), axis="axis",
+         doc="running sum along axis, in x's dtype")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kgraph.ir.registry import ShapeError, register
+from kgraph.ir.traits import SHAPE_ONLY
 from kgraph.ir.types import TensorType
 
 
@@ -13,5 +14,5 @@ def _causal_mask(types):
     return [TensorType("bool", x.shape[-2:])]
 
 
-register("causal_mask", _causal_mask, num_inputs=1,
+register("causal_mask", _causal_mask, num_inputs=1, traits=(SHAPE_ONLY,),
          doc="bool[T, S], true where column <= row, for (T, S) the last two dims of the input")

@@ -9,7 +9,10 @@ from __future__ import annotations
 from typing import Sequence
 
 from kgraph.ir.registry import REQUIRED, ShapeError, register
+from kgraph.ir.traits import DATA_FORMAT, LAYOUT_TRANSPARENT
 from kgraph.ir.types import Dim, TensorType, is_float
+
+WINDOW = frozenset({DATA_FORMAT, LAYOUT_TRANSPARENT})
 
 DATA_FORMATS = ("channels_last", "channels_first")
 
@@ -136,7 +139,7 @@ def _conv(types, strides, padding, dilation_rate, groups, data_format):
 
 
 register("conv", _conv, attrs={"strides": REQUIRED, "padding": "valid", "dilation_rate": REQUIRED, "groups": 1,
-                               "data_format": "channels_last"}, num_inputs=2,
+                               "data_format": "channels_last"}, num_inputs=2, traits=WINDOW,
          doc="N-d cross-correlation with a (*kernel_size, in_channels // groups, filters) kernel; padding is "
              "'valid', 'same' or explicit (before, after) pairs")
 
@@ -171,7 +174,7 @@ def _conv_transpose(types, strides, padding, output_padding, dilation_rate, data
 
 register("conv_transpose", _conv_transpose,
          attrs={"strides": REQUIRED, "padding": "valid", "output_padding": None, "dilation_rate": REQUIRED,
-                "data_format": "channels_last"}, num_inputs=2,
+                "data_format": "channels_last"}, num_inputs=2, traits=WINDOW,
          doc="N-d transposed convolution with a (*kernel_size, filters, in_channels) kernel, Keras' output sizes")
 
 
@@ -189,7 +192,7 @@ def _pool(op: str):
 
 register("max_pool", _pool("max_pool"),
          attrs={"pool_size": REQUIRED, "strides": REQUIRED, "padding": "valid", "data_format": "channels_last"},
-         num_inputs=1, doc="maximum over each window; 'same' padding never wins")
+         num_inputs=1, traits=WINDOW, doc="maximum over each window; 'same' padding never wins")
 register("average_pool", _pool("average_pool"),
          attrs={"pool_size": REQUIRED, "strides": REQUIRED, "padding": "valid", "data_format": "channels_last"},
-         num_inputs=1, doc="mean over each window, counting only the input's elements (not the padding)")
+         num_inputs=1, traits=WINDOW, doc="mean over each window, counting only the input's elements (not the padding)")

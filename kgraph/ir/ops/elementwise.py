@@ -6,6 +6,7 @@ import numpy as np
 
 from kgraph.ir.registry import REQUIRED, ShapeError, register
 from kgraph.ir.shapes import broadcast_shapes
+from kgraph.ir.traits import COMMUTATIVE, ELEMENTWISE, INFERENCE_IDENTITY, LAYOUT_TRANSPARENT, SHAPE_ONLY
 from kgraph.ir.types import TensorType, canonical_dtype, is_float
 
 UNARY = (
@@ -18,6 +19,8 @@ FLOAT_ONLY = {"exp", "log", "sqrt", "rsqrt", "tanh", "sigmoid", "silu", "softplu
 ARITHMETIC = ("add", "subtract", "multiply", "divide", "power", "maximum", "minimum", "floor_divide", "mod")
 COMPARISON = ("equal", "not_equal", "less", "less_equal", "greater", "greater_equal")
 LOGICAL = ("logical_and", "logical_or")
+SYMMETRIC = {"add", "multiply", "maximum", "minimum", "equal", "not_equal", "logical_and", "logical_or"}
+MAP = frozenset({ELEMENTWISE, LAYOUT_TRANSPARENT})
 
 
 def _unary(op: str):
@@ -47,19 +50,22 @@ def _binary(op: str, result_dtype: str | None = None):
 
 
 for _op in UNARY:
-    register(_op, _unary(_op), num_inputs=1, doc=f"elementwise {_op}")
+    register(_op, _unary(_op), num_inputs=1, traits=MAP | ({INFERENCE_IDENTITY} if _op == "stop_gradient" else set()),
+             doc=f"elementwise {_op}")
 for _op in ARITHMETIC:
-    register(_op, _binary(_op), num_inputs=2, doc=f"broadcasting {_op}")
+    register(_op, _binary(_op), num_inputs=2, traits=MAP | ({COMMUTATIVE} if _op in SYMMETRIC else set()),
+             doc=f"broadcasting {_op}")
 for _op in COMPARISON + LOGICAL:
-    register(_op, _binary(_op, "bool"), num_inputs=2, doc=f"broadcasting {_op}, bool result")
-register("logical_not", lambda types: [TensorType("bool", types[0].shape)], num_inputs=1)
+    register(_op, _binary(_op, "bool"), num_inputs=2, traits=MAP | ({COMMUTATIVE} if _op in SYMMETRIC else set()),
+             doc=f"broadcasting {_op}, bool result")
+register("logical_not", lambda types: [TensorType("bool", types[0].shape)], num_inputs=1, traits=MAP)
 
 
 def _gelu(types, approximate):
     return _unary("gelu")(types)
 
 
-register("gelu", _gelu, attrs={"approximate": False}, num_inputs=1, doc="GELU, exact (erf) or tanh approximation")
+register("gelu", _gelu, attrs={"approximate": False}, num_inputs=1, traits=MAP, doc="GELU, exact (erf) or tanh approximation")
 
 
 def _where(types):
@@ -70,21 +76,21 @@ def _where(types):
     return [TensorType(dtype, broadcast_shapes(cond.shape, x.shape, y.shape))]
 
 
-register("where", _where, num_inputs=3, doc="select x where cond else y")
+register("where", _where, num_inputs=3, traits=MAP, doc="select x where cond else y")
 
 
 def _cast(types, dtype):
     return [TensorType(canonical_dtype(dtype), types[0].shape)]
 
 
-register("cast", _cast, attrs={"dtype": REQUIRED}, num_inputs=1)
+register("cast", _cast, attrs={"dtype": REQUIRED}, num_inputs=1, traits=MAP)
 
 
 def _clip(types, min, max):
     return [types[0]]
 
 
-register("clip", _clip, attrs={"min": REQUIRED, "max": REQUIRED}, num_inputs=1, doc="clamp into [min, max]")
+register("clip", _clip, attrs={"min": REQUIRED, "max": REQUIRED}, num_inputs=1, traits=MAP, doc="clamp into [min, max]")
 
 
 def _constant(types, value):
@@ -100,5 +106,5 @@ def _full_like(types, value, dtype):
     return [TensorType(canonical_dtype(dtype) if dtype else x.dtype, x.shape)]
 
 
-register("full_like", _full_like, attrs={"value": REQUIRED, "dtype": None}, num_inputs=1,
+register("full_like", _full_like, attrs={"value": REQUIRED, "dtype": None}, num_inputs=1, traits=MAP | {SHAPE_ONLY},
          doc="a tensor of x's shape filled with value")

@@ -4,8 +4,10 @@ conv_bias (convolution + per-channel bias), upsample_nearest (repeats along seve
 
 from __future__ import annotations
 
-from kgraph.ir.registry import REQUIRED, ShapeError, register
+from kgraph.ir.ops.convolution import WINDOW, split_layout
+from kgraph.ir.registry import REQUIRED, ShapeError, get_op, register
 from kgraph.ir.shapes import broadcast_shapes
+from kgraph.ir.traits import LAYOUT_TRANSPARENT
 from kgraph.ir.types import Dim, TensorType, is_float
 
 
@@ -31,9 +33,6 @@ register("gemm", _gemm, num_inputs=3, doc="a @ b + c for 2-D a and b, c broadcas
 
 
 def _conv_bias(types, **attrs):
-    from kgraph.ir.ops.convolution import split_layout
-    from kgraph.ir.registry import get_op
-
     x, kernel, bias = types
     (out,) = get_op("conv").infer_types([x, kernel], attrs)
     channels = split_layout(out.shape, attrs["data_format"])[2]
@@ -44,7 +43,7 @@ def _conv_bias(types, **attrs):
 
 register("conv_bias", _conv_bias,
          attrs={"strides": REQUIRED, "padding": "valid", "dilation_rate": REQUIRED, "groups": 1,
-                "data_format": "channels_last"}, num_inputs=3,
+                "data_format": "channels_last"}, num_inputs=3, traits=WINDOW,
          doc="conv(x, kernel) plus a (filters,) bias on the channel axis (ONNX Conv with its B input)")
 
 
@@ -62,6 +61,7 @@ def _upsample_nearest(types, scales):
 
 
 register("upsample_nearest", _upsample_nearest, attrs={"scales": REQUIRED}, num_inputs=1,
+         traits=(LAYOUT_TRANSPARENT,), per_axis=("scales",),
          doc="each element repeated scales[i] times along axis i, as np.repeat on every axis (ONNX Resize)")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kgraph.ir.registry import REQUIRED, ShapeError, register
 from kgraph.ir.shapes import normalize_axis
+from kgraph.ir.traits import LAYOUT_TRANSPARENT
 from kgraph.ir.types import TensorType, is_float
 
 INTERPOLATIONS = ("bilinear", "nearest")
@@ -33,5 +34,5 @@ def _resize(types, size, axes, interpolation, crop):
 
 
 register("resize", _resize, attrs={"size": REQUIRED, "axes": REQUIRED, "interpolation": "bilinear", "crop": None},
-         num_inputs=1, doc="crop the box (top, left, height, width) of the two axes, if given, then resize it to size; "
+         num_inputs=1, traits=(LAYOUT_TRANSPARENT,), axes="axes", doc="crop the box (top, left, height, width) of the two axes, if given, then resize it to size; "
                            "half-pixel centers, no antialiasing")

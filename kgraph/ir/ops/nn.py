@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kgraph.ir.registry import REQUIRED, ShapeError, register
 from kgraph.ir.shapes import normalize_axis
+from kgraph.ir.traits import LAYOUT_TRANSPARENT
 from kgraph.ir.types import TensorType, canonical_dtype, is_float, is_int
 
 
@@ -18,8 +19,10 @@ def _softmax(op: str):
     return infer
 
 
-register("softmax", _softmax("softmax"), attrs={"axis": -1}, num_inputs=1, doc="exp(x) / sum(exp(x)) along axis")
-register("log_softmax", _softmax("log_softmax"), attrs={"axis": -1}, num_inputs=1, doc="log of softmax along axis")
+register("softmax", _softmax("softmax"), attrs={"axis": -1}, num_inputs=1, traits=(LAYOUT_TRANSPARENT,), axis="axis",
+         doc="exp(x) / sum(exp(x)) along axis")
+register("log_softmax", _softmax("log_softmax"), attrs={"axis": -1}, num_inputs=1, traits=(LAYOUT_TRANSPARENT,),
+         axis="axis", doc="log of softmax along axis")
 
 
 def _one_hot(types, num_classes, axis, dtype):

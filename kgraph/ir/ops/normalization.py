@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kgraph.ir.registry import REQUIRED, ShapeError, register
 from kgraph.ir.shapes import normalize_axes, normalize_axis
+from kgraph.ir.traits import LAYOUT_TRANSPARENT
 from kgraph.ir.types import TensorType, is_float
 
 
@@ -29,6 +30,7 @@ def _batch_normalization(types, axis, epsilon):
 
 
 register("batch_normalization", _batch_normalization, attrs={"axis": -1, "epsilon": 1e-3}, num_inputs=5,
+         traits=(LAYOUT_TRANSPARENT,), axis="axis",
          doc="(x - mean) * rsqrt(variance + epsilon) * scale + offset, the 1-D statistics along axis")
 
 
@@ -40,6 +42,7 @@ def _layer_normalization(types, axis, epsilon):
 
 
 register("layer_normalization", _layer_normalization, attrs={"axis": REQUIRED, "epsilon": 1e-3}, num_inputs=3,
+         traits=(LAYOUT_TRANSPARENT,), axes="axis",
          doc="normalize by the mean and variance over axes, then scale and offset (shaped as those axes)")
 
 
@@ -55,4 +58,4 @@ def _group_normalization(types, groups, axis, epsilon):
 
 
 register("group_normalization", _group_normalization, attrs={"groups": REQUIRED, "axis": -1, "epsilon": 1e-3},
-         num_inputs=3, doc="normalize each sample's groups of channels along axis, then per-channel scale and offset")
+         num_inputs=3, traits=(LAYOUT_TRANSPARENT,), axis="axis", doc="normalize each sample's groups of channels along axis, then per-channel scale and offset")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kgraph.ir.registry import REQUIRED, ShapeError, register
+from kgraph.ir.traits import INFERENCE_IDENTITY
 from kgraph.ir.types import is_float
 
 
@@ -18,4 +19,4 @@ def _dropout(types, rate, seed, noise_shape):
 
 
 register("dropout", _dropout, attrs={"rate": REQUIRED, "seed": REQUIRED, "noise_shape": None}, num_inputs=2,
-         random=True, doc="inverted dropout: zero with probability rate, scale the rest by 1/(1-rate)")
+         random=True, traits=(INFERENCE_IDENTITY,), doc="inverted dropout: zero with probability rate, scale the rest by 1/(1-rate)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kgraph.ir.registry import ShapeError, register
 from kgraph.ir.shapes import normalize_axes, normalize_axis, reduced_shape
+from kgraph.ir.traits import LAYOUT_TRANSPARENT, REDUCTION
 from kgraph.ir.types import TensorType, is_float
 
 
@@ -19,7 +20,8 @@ def _reduce(op: str):
 
 
 for _op in ("sum", "mean", "max", "min", "prod", "logsumexp"):
-    register(_op, _reduce(_op), attrs={"axis": None, "keepdims": False}, num_inputs=1, doc=f"{_op} over axes")
+    register(_op, _reduce(_op), attrs={"axis": None, "keepdims": False}, num_inputs=1,
+             traits=(REDUCTION, LAYOUT_TRANSPARENT), axes="axis", doc=f"{_op} over axes")
 
 
 def _arg(op: str):
@@ -34,4 +36,5 @@ def _arg(op: str):
 
 
 for _op in ("argmax", "argmin"):
-    register(_op, _arg(_op), attrs={"axis": -1, "keepdims": False}, num_inputs=1, doc=f"{_op} along an axis, int32")
+    register(_op, _arg(_op), attrs={"axis": -1, "keepdims": False}, num_inputs=1,
+             traits=(REDUCTION, LAYOUT_TRANSPARENT), axis="axis", doc=f"{_op} along an axis, int32")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kgraph.ir.registry import REQUIRED, ShapeError, register
 from kgraph.ir.shapes import normalize_axes, normalize_axis, num_elements
+from kgraph.ir.traits import LAYOUT_TRANSPARENT, RESHAPE
 from kgraph.ir.types import TensorType
 
 
@@ -46,7 +47,7 @@ def _inferred_dim(in_shape, known_out, target):
     return "*".join(remaining + ([str(quotient)] if quotient != 1 else []))
 
 
-register("reshape", _reshape, attrs={"shape": REQUIRED}, num_inputs=1)
+register("reshape", _reshape, attrs={"shape": REQUIRED}, num_inputs=1, traits=(RESHAPE,))
 
 
 def _transpose(types, perm):
@@ -56,7 +57,7 @@ def _transpose(types, perm):
     return [TensorType(x.dtype, tuple(x.shape[p] for p in perm))]
 
 
-register("transpose", _transpose, attrs={"perm": REQUIRED}, num_inputs=1)
+register("transpose", _transpose, attrs={"perm": REQUIRED}, num_inputs=1, traits=(LAYOUT_TRANSPARENT,))
 
 
 def _expand_dims(types, axis):
@@ -66,7 +67,7 @@ def _expand_dims(types, axis):
     return [TensorType(x.dtype, tuple(shape))]
 
 
-register("expand_dims", _expand_dims, attrs={"axis": REQUIRED}, num_inputs=1)
+register("expand_dims", _expand_dims, attrs={"axis": REQUIRED}, num_inputs=1, traits=(RESHAPE,))
 
 
 def _squeeze(types, axis):
@@ -81,7 +82,7 @@ def _squeeze(types, axis):
     return [TensorType(x.dtype, tuple(d for i, d in enumerate(x.shape) if i not in axes))]
 
 
-register("squeeze", _squeeze, attrs={"axis": None}, num_inputs=1)
+register("squeeze", _squeeze, attrs={"axis": None}, num_inputs=1, traits=(RESHAPE,))
 
 
 def _concatenate(types, axis):
@@ -102,4 +103,4 @@ def _concatenate(types, axis):
     return [TensorType(first.dtype, tuple(shape))]
 
 
-register("concatenate", _concatenate, attrs={"axis": -1}, doc="join inputs along an axis")
+register("concatenate", _concatenate, attrs={"axis": -1}, traits=(LAYOUT_TRANSPARENT,), axis="axis", doc="join inputs along an axis")

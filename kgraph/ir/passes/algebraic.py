@@ -1,4 +1,5 @@
-"""Algebraic simplification: identities, x + 0, x * 1, x / 1, double transposes and reshapes, cast chains.
+"""Algebraic simplification, a pattern table: identities, x + 0, x * 1, x / 1, double transposes, reshape chains,
+cast chains, double negation.
 
 Each rewrite gives bit-identical results (`x + 0` turns -0.0 into 0.0, which compares equal) and keeps the output
 type; a rule that would broadcast `x` to a larger shape or another dtype does not apply. One more moves a
@@ -13,8 +14,11 @@ from typing import Any, Mapping
 import numpy as np
 
 from kgraph.ir.graph import Graph, Node, Value
-from kgraph.ir.passes.manager import register_pass
+from kgraph.ir.passes.manager import PassResult, register_pass
+from kgraph.ir.passes.pattern import PatternTable, apply_patterns, on
 from kgraph.ir.passes.rewrite import GraphRewriter, same_shape, users
+from kgraph.ir.registry import get_op
+from kgraph.ir.traits import COMMUTATIVE, RESHAPE
 from kgraph.ir.types import TensorType
 
 # dtype -> dtypes that hold each of its values exactly, so a cast through them and on is one cast.
@@ -33,20 +37,25 @@ _EXACT_WIDENINGS = {
 }
 
 
+class _Algebra:
+    """A run's state: the rewriter, and for each copied node's new output how often the source reads the old one."""
+
+    def __init__(self, graph: Graph, param_values):
+        self.rw = GraphRewriter(graph, param_values)
+        self.uses = users(graph)
+        self.copied_uses: dict[Value, int] = {}
+
+    def copy(self, node: Node) -> list[Value]:
+        outs = self.rw.copy(node)
+        self.copied_uses.update((new, self.uses.get(old, 0)) for old, new in zip(node.outputs, outs))
+        return outs
+
+
 def _all_equal(array: np.ndarray | None, scalar: float) -> bool:
     return array is not None and array.size > 0 and bool(np.all(array == scalar))
 
 
-def _neutral_operand(rewriter: GraphRewriter, node: Node, inputs: list[Value]) -> Value | None:
-    """The operand an add/subtract/multiply/divide leaves unchanged because the other is all 0 (or all 1)."""
-    neutral = {"add": 0, "subtract": 0, "multiply": 1, "divide": 1}[node.op]
-    out = node.outputs[0].type
-    sides = (0, 1) if node.op in ("add", "multiply") else (0,)
-    for keep in sides:
-        other = inputs[1 - keep]
-        if same_shape(inputs[keep].type, out) and _all_equal(rewriter.constant(other), neutral):
-            return inputs[keep]
-    return None
+_NEUTRAL = {"add": 0, "subtract": 0, "multiply": 1, "divide": 1}
 
 
 def _composed_perm(inner: tuple, outer: tuple) -> tuple:
@@ -69,14 +78,31 @@ def _reshape_target(source: TensorType, out: TensorType) -> tuple | None:
     return tuple(target) if inferred <= 1 else None
 
 
-def _add_before_split(rewriter: GraphRewriter, node: Node, inputs: list[Value], uses: dict[Value, int]
-                      ) -> Value | None:
+@on("identity")
+def _identity(ctx: _Algebra, node: Node) -> Value | None:
+    return ctx.rw.get(node.inputs[0])
+
+
+@on(*_NEUTRAL)
+def _neutral_operand(ctx: _Algebra, node: Node) -> Value | None:
+    """The operand an add/subtract/multiply/divide leaves unchanged because the other is all 0 (or all 1)."""
+    inputs = ctx.rw.inputs(node)
+    out = node.outputs[0].type
+    for keep in (0, 1) if get_op(node.op).has(COMMUTATIVE) else (0,):
+        if same_shape(inputs[keep].type, out) and _all_equal(ctx.rw.constant(inputs[1 - keep]), _NEUTRAL[node.op]):
+            return inputs[keep]
+    return None
+
+
+@on("add")
+def _add_before_split(ctx: _Algebra, node: Node) -> Value | None:
     """`reshape(m, (..., h, d)) + c` as `reshape(m + c', (..., h, d))` when the reshape only splits m's last axis,
     is read only here, and c is a constant varying along the split axes only (c' is c flattened the same way)."""
+    rw, inputs = ctx.rw, ctx.rw.inputs(node)
     for split, c in (inputs, inputs[::-1]):
         reshape = split.producer
-        value = rewriter.constant(c)
-        if reshape is None or reshape.op != "reshape" or value is None or uses.get(split, 0) != 1:
+        value = rw.constant(c)
+        if reshape is None or reshape.op != "reshape" or value is None or ctx.copied_uses.get(split, 0) != 1:
             continue
         m, out = reshape.inputs[0], split.type
         if (out.rank != m.type.rank + 1 or out.shape[:-2] != m.type.shape[:-1] or not isinstance(m.shape[-1], int)
@@ -87,67 +113,70 @@ def _add_before_split(rewriter: GraphRewriter, node: Node, inputs: list[Value], 
         if any(d != 1 for d in padded.shape[:-2]):
             continue
         flat = np.broadcast_to(padded.reshape(padded.shape[-2:]), out.shape[-2:]).reshape(-1)
-        added = rewriter.emit1("add", [m, rewriter.literal(np.ascontiguousarray(flat), node.name)], {}, node.name)
-        return rewriter.emit1("reshape", [added], reshape.attrs, reshape.name)
+        added = rw.emit1("add", [m, rw.literal(np.ascontiguousarray(flat), node.name)], {}, node.name)
+        return rw.emit1("reshape", [added], reshape.attrs, reshape.name)
     return None
 
 
-def _simplify(rewriter: GraphRewriter, node: Node, inputs: list[Value], uses: dict[Value, int]) -> Value | None:
-    """The Value that replaces `node`'s single output, emitting what it needs; None to copy the node."""
-    op, out = node.op, node.outputs[0]
-    if op == "identity":
-        return inputs[0]
-    if op in ("add", "subtract", "multiply", "divide"):
-        neutral = _neutral_operand(rewriter, node, inputs)
-        return neutral if neutral is not None or op != "add" else _add_before_split(rewriter, node, inputs, uses)
-    x = inputs[0] if inputs else None
-    producer = x.producer if x is not None else None
-    if op == "transpose":
-        perm = tuple(node.attrs["perm"])
-        if producer is not None and producer.op == "transpose":
-            perm, x = _composed_perm(tuple(producer.attrs["perm"]), perm), producer.inputs[0]
-        if perm == tuple(range(len(perm))):
-            return x
-        return rewriter.emit1("transpose", [x], {"perm": perm}, node.name) if x is not inputs[0] else None
-    if op in ("reshape", "squeeze", "expand_dims"):
-        if same_shape(x.type, out.type):
-            return x
-        if producer is not None and producer.op in ("reshape", "squeeze", "expand_dims"):
-            source = producer.inputs[0]
-            if same_shape(source.type, out.type) and sum(isinstance(d, str) for d in out.shape) <= 1:
-                return source  # one symbolic dim at most: the element count pins it
-            target = _reshape_target(source.type, out.type)
-            if target is not None:
-                candidate = rewriter.emit1("reshape", [source], {"shape": target}, node.name)
-                if same_shape(candidate.type, out.type):
-                    return candidate
+@on("transpose")
+def _transposes(ctx: _Algebra, node: Node) -> Value | None:
+    """An identity transpose is its input; a transpose of a transpose is one transpose."""
+    x = ctx.rw.get(node.inputs[0])
+    perm, producer = tuple(node.attrs["perm"]), x.producer
+    source = x
+    if producer is not None and producer.op == "transpose":
+        perm, source = _composed_perm(tuple(producer.attrs["perm"]), perm), producer.inputs[0]
+    if perm == tuple(range(len(perm))):
+        return source
+    return ctx.rw.emit1("transpose", [source], {"perm": perm}, node.name) if source is not x else None
+
+
+@on(trait=RESHAPE)
+def _reshapes(ctx: _Algebra, node: Node) -> Value | None:
+    """A reshape to the same shape is its input; a chain of reshapes is one reshape (or none)."""
+    x, out = ctx.rw.get(node.inputs[0]), node.outputs[0]
+    if same_shape(x.type, out.type):
+        return x
+    producer = x.producer
+    if producer is None or not get_op(producer.op).has(RESHAPE):
         return None
-    if op == "cast":
-        if x.dtype == out.dtype:
-            return x
-        if producer is not None and producer.op == "cast":
-            source = producer.inputs[0]
-            if x.dtype in _EXACT_WIDENINGS.get(source.dtype, ()):
-                if source.dtype == out.dtype:
-                    return source
-                return rewriter.emit1("cast", [source], {"dtype": out.dtype}, node.name)
-        return None
-    if op == "negative" and producer is not None and producer.op == "negative":
-        return producer.inputs[0]
+    source = producer.inputs[0]
+    if same_shape(source.type, out.type) and sum(isinstance(d, str) for d in out.shape) <= 1:
+        return source  # one symbolic dim at most: the element count pins it
+    target = _reshape_target(source.type, out.type)
+    if target is not None:
+        candidate = ctx.rw.emit1("reshape", [source], {"shape": target}, node.name)
+        if same_shape(candidate.type, out.type):
+            return candidate
     return None
+
+
+@on("cast")
+def _casts(ctx: _Algebra, node: Node) -> Value | None:
+    """A cast to the same dtype is its input; a cast through an exact widening and on is one cast."""
+    x, out = ctx.rw.get(node.inputs[0]), node.outputs[0]
+    if x.dtype == out.dtype:
+        return x
+    producer = x.producer
+    if producer is not None and producer.op == "cast":
+        source = producer.inputs[0]
+        if x.dtype in _EXACT_WIDENINGS.get(source.dtype, ()):
+            if source.dtype == out.dtype:
+                return source
+            return ctx.rw.emit1("cast", [source], {"dtype": out.dtype}, node.name)
+    return None
+
+
+@on("negative")
+def _double_negation(ctx: _Algebra, node: Node) -> Value | None:
+    producer = ctx.rw.get(node.inputs[0]).producer
+    return producer.inputs[0] if producer is not None and producer.op == "negative" else None
+
+
+RULES = PatternTable([_identity, _neutral_operand, _add_before_split, _transposes, _reshapes, _casts,
+                      _double_negation])
 
 
 @register_pass("algebraic")
-def algebraic_simplification(graph: Graph, *, param_values: Mapping[str, Any] | None = None) -> Graph:
-    rewriter = GraphRewriter(graph, param_values)
-    uses = users(graph)
-    copied_uses: dict[Value, int] = {}  # a copied node's new output → how often the source reads the old one
-    for node in graph.nodes:
-        inputs = rewriter.inputs(node)
-        result = _simplify(rewriter, node, inputs, copied_uses) if len(node.outputs) == 1 else None
-        if result is None:
-            outs = rewriter.copy(node)
-            copied_uses.update((new, uses.get(old, 0)) for old, new in zip(node.outputs, outs))
-        else:
-            rewriter.replace(node.outputs[0], result)
-    return rewriter.finish()
+def algebraic_simplification(graph: Graph, *, param_values: Mapping[str, Any] | None = None) -> PassResult:
+    return apply_patterns(RULES, _Algebra(graph, param_values), graph)

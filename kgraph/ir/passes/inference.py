@@ -1,5 +1,6 @@
-"""Inference specialization: Dropout and gradient stops removed, BatchNormalization folded into the preceding
-Dense/Conv weights, or reduced to one scale-and-shift where there are none.
+"""Inference specialization, a pattern table: ops that are identities outside training (dropout, gradient stops)
+removed, BatchNormalization folded into the preceding Dense/Conv weights, or reduced to one scale-and-shift where
+there are none.
 
 BatchNormalization folds only when its statistics, scale and offset are constants: in export graphs, whose
 parameters are frozen (`param_values`). Folding a `matmul`/`conv`/`conv_transpose` (+ bias `add`) scales the kernel
@@ -13,12 +14,12 @@ from typing import Any, Mapping
 import numpy as np
 
 from kgraph.ir.graph import Graph, Node, Value
-from kgraph.ir.passes.manager import register_pass
-from kgraph.ir.passes.rewrite import GraphRewriter, numpy_dtype, users
+from kgraph.ir.passes.manager import PassResult, register_pass
+from kgraph.ir.passes.pattern import PatternTable, apply_patterns, on
+from kgraph.ir.passes.rewrite import GraphRewriter, users
 from kgraph.ir.shapes import normalize_axis
-
-# Ops an inference graph can drop: each returns its first input unchanged outside training.
-_PASS_THROUGH = ("dropout", "stop_gradient")
+from kgraph.ir.traits import INFERENCE_IDENTITY
+from kgraph.ir.types import numpy_dtype
 
 
 def batch_norm_scale_and_shift(mean, variance, scale, offset, epsilon: float) -> tuple[np.ndarray, np.ndarray]:
@@ -28,19 +29,18 @@ def batch_norm_scale_and_shift(mean, variance, scale, offset, epsilon: float) ->
         return inv, np.asarray(offset, np.float64) - np.asarray(mean, np.float64) * inv
 
 
-def _output_channel_axis(node: Node) -> int | None:
-    """The axis of a linear node's output that its kernel's last (conv: filters) axis lays out, else None."""
+def _dense_channels(node: Node) -> int | None:
     rank = node.outputs[0].type.rank
-    if node.op == "matmul":
-        return rank - 1 if node.inputs[1].type.rank == 2 and rank >= 1 else None
-    if node.op in ("conv", "conv_transpose"):
-        return 1 if node.attrs["data_format"] == "channels_first" else rank - 1
-    return None
+    return rank - 1 if node.inputs[1].type.rank == 2 and rank >= 1 else None
 
 
-def _kernel_channel_axis(node: Node) -> int:
-    """The kernel axis holding output channels: Keras' conv_transpose kernel is (*window, filters, in)."""
-    return -2 if node.op == "conv_transpose" else -1
+def _conv_channels(node: Node) -> int | None:
+    return 1 if node.attrs["data_format"] == "channels_first" else node.outputs[0].type.rank - 1
+
+
+# The linear ops BatchNormalization folds into: op → (the axis of the node's output that holds output channels,
+# else None; the kernel's output-channel axis: Keras' conv_transpose kernel is (*window, filters, in)).
+_FOLDS_INTO = {"matmul": (_dense_channels, -1), "conv": (_conv_channels, -1), "conv_transpose": (_conv_channels, -2)}
 
 
 def _per_channel(array: np.ndarray, rank: int, axis: int, channels: int) -> bool:
@@ -53,16 +53,21 @@ def _per_channel(array: np.ndarray, rank: int, axis: int, channels: int) -> bool
 
 class _Folder:
     def __init__(self, graph: Graph, param_values):
-        self.rewriter = GraphRewriter(graph, param_values)
+        self.rw = GraphRewriter(graph, param_values)
         self.uses = users(graph)
         self.old_of: dict[Value, Value] = {}
+
+    def copy(self, node: Node) -> list[Value]:
+        outs = self.rw.copy(node)
+        self.old_of.update(zip(outs, node.outputs))
+        return outs
 
     def single_use(self, new: Value) -> bool:
         old = self.old_of.get(new)
         return old is not None and self.uses.get(old, 0) == 1
 
     def fold_batch_norm(self, node: Node) -> Value | None:
-        rw = self.rewriter
+        rw = self.rw
         x, *stats = rw.inputs(node)
         arrays = [rw.constant(v) for v in stats]
         if any(a is None for a in arrays):
@@ -80,7 +85,7 @@ class _Folder:
 
     def _into_linear(self, x: Value, axis: int, inv, shift, dtype) -> Value | None:
         """`linear(x) [+ bias]` with the scale folded into the kernel and the shift into the bias, else None."""
-        rw = self.rewriter
+        rw = self.rw
         bias = None
         linear = x.producer
         if linear is not None and linear.op == "add" and self.single_use(x):
@@ -93,15 +98,15 @@ class _Folder:
             if not _per_channel(bias_value, x.type.rank, axis, inv.size):
                 return None
             bias, linear, x = bias_value, y.producer, y
-        if linear is None or linear.op not in ("matmul", "conv", "conv_transpose") or not self.single_use(x):
+        if linear is None or linear.op not in _FOLDS_INTO or not self.single_use(x):
             return None
-        if _output_channel_axis(linear) != axis or x.type.shape[axis] != inv.size:
+        channel_axis, k_axis = _FOLDS_INTO[linear.op]
+        if channel_axis(linear) != axis or x.type.shape[axis] != inv.size:
             return None
         data, kernel = linear.inputs
         kernel_value = rw.constant(kernel)
         if kernel_value is None:
             return None
-        k_axis = _kernel_channel_axis(linear)
         scale_shape = [1] * kernel_value.ndim
         scale_shape[k_axis] = -1
         new_kernel = (kernel_value.astype(np.float64) * inv.reshape(scale_shape)).astype(dtype)
@@ -112,19 +117,19 @@ class _Folder:
         return rw.emit1("add", [y, rw.literal(new_bias.astype(dtype).reshape(bias_shape), name)], {}, name)
 
 
+@on(trait=INFERENCE_IDENTITY)
+def _drop(folder: _Folder, node: Node) -> Value | None:
+    return folder.rw.get(node.inputs[0])
+
+
+@on("batch_normalization")
+def _fold_batch_norm(folder: _Folder, node: Node) -> Value | None:
+    return folder.fold_batch_norm(node)
+
+
+RULES = PatternTable([_drop, _fold_batch_norm])
+
+
 @register_pass("inference")
-def inference_specialization(graph: Graph, *, param_values: Mapping[str, Any] | None = None) -> Graph:
-    folder = _Folder(graph, param_values)
-    rw = folder.rewriter
-    for node in graph.nodes:
-        if node.op in _PASS_THROUGH:
-            rw.replace(node.outputs[0], rw.get(node.inputs[0]))
-            continue
-        if node.op == "batch_normalization":
-            folded = folder.fold_batch_norm(node)
-            if folded is not None:
-                rw.replace(node.outputs[0], folded)
-                continue
-        outs = rw.copy(node)
-        folder.old_of.update(zip(outs, node.outputs))
-    return rw.finish()
+def inference_specialization(graph: Graph, *, param_values: Mapping[str, Any] | None = None) -> PassResult:
+    return apply_patterns(RULES, _Folder(graph, param_values), graph)

@@ -1,9 +1,10 @@
 """Layout: channels-last (NHWC) at the API, channels-first (NCHW) inside, transposes sunk and cancelled.
 
-Each channels-last convolution or pooling becomes its channels-first form between two transposes; then every
-transpose is carried lazily: a value is known as `transpose(physical, perm)` and ops that do not care about the
-layout (elementwise maps, broadcasts against constants, reductions, batch normalization, repeats, pads, slices,
-concatenations, softmax) run on the physical tensor with their axes renumbered. A transpose is only emitted where
+Each channels-last op with a channels-first form (the DATA_FORMAT trait: convolutions, poolings) becomes that
+form between two transposes; then every transpose is carried lazily: a value is known as `transpose(physical,
+perm)` and LAYOUT_TRANSPARENT ops (elementwise maps, broadcasts against constants, reductions, ops along an axis
+such as softmax or batch normalization, per-axis pads and slices) run on the physical tensor with the axis
+attributes their declaration names (`axis`, `axes`, `per_axis`) renumbered. A transpose is only emitted where
 an op needs the logical layout, once per value, and transposes that compose to the identity vanish, so a CNN keeps
 at most one at each graph boundary. A Flatten feeding Dense layers with constant kernels flattens the physical
 layout and permutes the kernels' rows instead (with `param_values`, for frozen weights).
@@ -16,19 +17,13 @@ from typing import Any, Mapping
 import numpy as np
 
 from kgraph.ir.graph import Graph, Node, Value
-from kgraph.ir.passes.manager import register_pass
+from kgraph.ir.passes.manager import PassResult, register_pass
 from kgraph.ir.passes.rewrite import GraphRewriter
-from kgraph.ir.registry import get_op
+from kgraph.ir.registry import OpDef, get_op
 from kgraph.ir.shapes import normalize_axes, normalize_axis
+from kgraph.ir.traits import DATA_FORMAT, ELEMENTWISE, LAYOUT_TRANSPARENT, REDUCTION
 
 Perm = tuple[int, ...] | None
-
-_WINDOW_OPS = ("conv", "conv_transpose", "max_pool", "average_pool")
-_REDUCTIONS = ("sum", "mean", "max", "min", "prod", "logsumexp", "argmax", "argmin")
-_AXIS_OPS = ("softmax", "log_softmax", "repeat", "cumsum", "batch_normalization", "group_normalization")
-# Ops whose every input may stay transposed: they are what lets a transpose sink further.
-_TRANSPARENT = set(_WINDOW_OPS) | set(_REDUCTIONS) | set(_AXIS_OPS) | {"transpose", "pad", "slice", "concatenate",
-                                                                         "resize", "layer_normalization"}
 
 
 def compose(inner: Perm, outer: tuple[int, ...]) -> Perm:
@@ -52,10 +47,6 @@ def to_channels_first(rank: int) -> tuple[int, ...]:
 def to_channels_last(rank: int) -> tuple[int, ...]:
     """The perm taking a rank-`rank` channels-first tensor to channels-last."""
     return (0, *range(2, rank), 1)
-
-
-def _is_elementwise(op: str) -> bool:
-    return get_op(op).family == "elementwise" and op not in ("constant",)
 
 
 class _Layout:
@@ -97,7 +88,7 @@ class _Layout:
         """Whether a transposed value may stay transposed past one of its users: it is its only use, or every
         user can take it transposed, so that it is never emitted in the logical layout twice over."""
         users = self.users.get(old, [])
-        return len(users) <= 1 or all(u.op in _TRANSPARENT or _is_elementwise(u.op) for u in users)
+        return len(users) <= 1 or all(get_op(u.op).has(LAYOUT_TRANSPARENT) for u in users)
 
     # --- rules: each returns True when it handled the node ---
 
@@ -148,21 +139,21 @@ class _Layout:
         self.set(node, y[0], perm)
         return True
 
-    def reduction(self, node: Node) -> bool:
+    def reduction(self, node: Node, op: OpDef) -> bool:
         physical, perm = self.rep(node.inputs[0])
         if perm is None or not self.sinkable(node.inputs[0]):
             return False
         rank = len(perm)
-        axis, keepdims = node.attrs["axis"], node.attrs["keepdims"]
-        if node.op in ("argmax", "argmin"):
-            if axis is None:
+        keepdims = node.attrs["keepdims"]
+        if op.axis is not None:
+            if node.attrs[op.axis] is None:  # the index into the flattened input depends on the layout
                 return False
-            axes = (normalize_axis(axis, rank, node.op),)
-            new_axis: Any = perm[axes[0]]
+            axes = (normalize_axis(node.attrs[op.axis], rank, node.op),)
+            attrs = {**node.attrs, op.axis: perm[axes[0]]}
         else:
-            axes = normalize_axes(axis, rank, node.op)
-            new_axis = tuple(sorted(perm[a] for a in axes))
-        y = self.rw.emit1(node.op, [physical], {**node.attrs, "axis": new_axis}, node.name)
+            axes = normalize_axes(node.attrs[op.axes], rank, node.op)
+            attrs = {**node.attrs, op.axes: tuple(sorted(perm[a] for a in axes))}
+        y = self.rw.emit1(node.op, [physical], attrs, node.name)
         if keepdims:
             self.set(node, y, perm)
             return True
@@ -171,61 +162,46 @@ class _Layout:
         self.set(node, y, compose(None, tuple(physical_kept.index(perm[i]) for i in kept)) if kept else None)
         return True
 
-    def axis_op(self, node: Node) -> bool:
-        physical, perm = self.rep(node.inputs[0])
-        if perm is None or not self.sinkable(node.inputs[0]):
-            return False
-        axis = perm[normalize_axis(node.attrs["axis"], len(perm), node.op)]
-        rest = [self.logical(v, node.name) for v in node.inputs[1:]]
-        y = self.rw.emit(node.op, [physical, *rest], {**node.attrs, "axis": axis}, node.name)
-        self.set(node, y[0], perm)
-        return len(y) == 1
-
-    def layer_normalization(self, node: Node) -> bool:
-        """Only when the normalized axes stay the trailing ones, in order, where ONNX has its own operator."""
-        physical, perm = self.rep(node.inputs[0])
-        if perm is None or not self.sinkable(node.inputs[0]):
-            return False
-        rank = len(perm)
-        axes = normalize_axes(node.attrs["axis"], rank, node.op)
-        moved = tuple(perm[a] for a in axes)
-        if moved != tuple(range(rank - len(axes), rank)):
-            return False
-        rest = [self.logical(v, node.name) for v in node.inputs[1:]]
-        self.set(node, self.rw.emit1(node.op, [physical, *rest], {**node.attrs, "axis": moved}, node.name), perm)
-        return True
-
-    def per_axis(self, node: Node) -> bool:
-        """pad and slice: their per-axis attributes permuted."""
-        physical, perm = self.rep(node.inputs[0])
-        if perm is None or not self.sinkable(node.inputs[0]):
-            return False
-        inv = inverse(perm)
-        keys = ("pad_width",) if node.op == "pad" else ("starts", "stops", "steps")
-        attrs = {**node.attrs, **{k: tuple(node.attrs[k][inv[i]] for i in range(len(perm))) for k in keys}}
-        self.set(node, self.rw.emit1(node.op, [physical], attrs, node.name), perm)
-        return True
-
-    def concatenate(self, node: Node) -> bool:
-        perms = {self.rep(v)[1] for v in node.inputs}
-        if len(perms) != 1 or None in perms or not all(self.sinkable(v) for v in node.inputs):
+    def along_axis(self, node: Node, op: OpDef) -> bool:
+        """An op along one axis (softmax, concatenate, batch normalization): the inputs of the first one's rank
+        share one transpose and stay transposed, the others (per-channel statistics) are read as they are."""
+        rank = node.inputs[0].type.rank
+        carried = [v for v in node.inputs if v.type.rank == rank]
+        perms = {self.rep(v)[1] for v in carried}
+        if (len(node.outputs) != 1 or node.outputs[0].type.rank != rank or len(perms) != 1 or None in perms
+                or not all(self.sinkable(v) for v in carried)):
             return False
         perm = perms.pop()
-        axis = perm[normalize_axis(node.attrs["axis"], len(perm), node.op)]
-        y = self.rw.emit1(node.op, [self.rep(v)[0] for v in node.inputs], {"axis": axis}, node.name)
-        self.set(node, y, perm)
+        axis = perm[normalize_axis(node.attrs[op.axis], rank, node.op)]
+        inputs = [self.rep(v)[0] if v.type.rank == rank else self.logical(v, node.name) for v in node.inputs]
+        self.set(node, self.rw.emit1(node.op, inputs, {**node.attrs, op.axis: axis}, node.name), perm)
         return True
 
-    def resize(self, node: Node) -> bool:
+    def along_axes(self, node: Node, op: OpDef) -> bool:
+        """An op over several axes (layer normalization, resize): only when the renumbered axes keep their order,
+        so attributes paired with them hold, and, where more inputs are laid out along them (scale, offset), stay
+        the trailing ones."""
         physical, perm = self.rep(node.inputs[0])
-        if perm is None or not self.sinkable(node.inputs[0]) or node.attrs["crop"] is not None:
+        if perm is None or not self.sinkable(node.inputs[0]) or len(node.outputs) != 1:
             return False
-        axes = [perm[normalize_axis(a, len(perm), node.op)] for a in node.attrs["axes"]]
-        size = list(node.attrs["size"])
-        if axes[0] > axes[1]:
-            axes, size = axes[::-1], size[::-1]
-        y = self.rw.emit1(node.op, [physical], {**node.attrs, "axes": tuple(axes), "size": tuple(size)}, node.name)
-        self.set(node, y, perm)
+        rank = len(perm)
+        moved = tuple(perm[a] for a in normalize_axes(node.attrs[op.axes], rank, node.op))
+        if list(moved) != sorted(moved) or (len(node.inputs) > 1 and moved != tuple(range(rank - len(moved), rank))):
+            return False
+        rest = [self.logical(v, node.name) for v in node.inputs[1:]]
+        self.set(node, self.rw.emit1(node.op, [physical, *rest], {**node.attrs, op.axes: moved}, node.name), perm)
+        return True
+
+    def per_axis(self, node: Node, op: OpDef) -> bool:
+        """An op with one attribute entry per axis (pad, slice): the entries permuted."""
+        physical, perm = self.rep(node.inputs[0])
+        if perm is None or not self.sinkable(node.inputs[0]) or len(node.outputs) != 1:
+            return False
+        if any(len(node.attrs[k]) != len(perm) for k in op.per_axis):
+            return False
+        inv = inverse(perm)
+        attrs = {**node.attrs, **{k: tuple(node.attrs[k][inv[i]] for i in range(len(perm))) for k in op.per_axis}}
+        self.set(node, self.rw.emit1(node.op, [physical], attrs, node.name), perm)
         return True
 
     def flatten(self, node: Node) -> bool:
@@ -261,43 +237,43 @@ class _Layout:
         self.set(node, self.rw.emit1("matmul", [flat, permuted], {}, node.name), None)
         return True
 
+    def handle(self, node: Node) -> bool:
+        """Carries the transposes through `node` by its traits; False to copy it in the logical layout."""
+        op = get_op(node.op)
+        if op.has(DATA_FORMAT):
+            return self.window(node)
+        if node.op == "transpose":
+            return self.transpose(node)
+        if op.has(REDUCTION):
+            return self.reduction(node, op)
+        if op.has(ELEMENTWISE):
+            return len(node.outputs) == 1 and bool(node.inputs) and self.elementwise(node)
+        if op.has(LAYOUT_TRANSPARENT):
+            if op.per_axis:
+                return self.per_axis(node, op)
+            if op.axis is not None:
+                return self.along_axis(node, op)
+            if op.axes is not None:
+                return self.along_axes(node, op)
+            return False
+        if node.op == "reshape":
+            return self.flatten(node)
+        if node.op == "matmul":
+            return self.matmul(node)
+        return False
+
     def visit(self, node: Node) -> None:
-        op = node.op
-        if op in _WINDOW_OPS:
-            handled = self.window(node)
-        elif op == "transpose":
-            handled = self.transpose(node)
-        elif op in _REDUCTIONS:
-            handled = self.reduction(node)
-        elif op in _AXIS_OPS:
-            handled = self.axis_op(node)
-        elif op == "layer_normalization":
-            handled = self.layer_normalization(node)
-        elif op in ("pad", "slice"):
-            handled = self.per_axis(node)
-        elif op == "concatenate":
-            handled = self.concatenate(node)
-        elif op == "resize":
-            handled = self.resize(node)
-        elif op == "reshape":
-            handled = self.flatten(node)
-        elif op == "matmul":
-            handled = self.matmul(node)
-        elif _is_elementwise(op) and len(node.outputs) == 1 and node.inputs:
-            handled = self.elementwise(node)
-        else:
-            handled = False
-        if not handled:
+        if not self.handle(node):
             self.copy(node)
 
-    def finish(self) -> Graph:
+    def finish(self) -> PassResult:
         for old in self.rw.source.results():
             self.rw.replace(old, self.logical(old))
-        return self.rw.finish()
+        return self.rw.result()
 
 
 @register_pass("layout")
-def layout_transposes(graph: Graph, *, param_values: Mapping[str, Any] | None = None) -> Graph:
+def layout_transposes(graph: Graph, *, param_values: Mapping[str, Any] | None = None) -> PassResult:
     layout = _Layout(graph, param_values)
     for node in graph.nodes:
         layout.visit(node)

@@ -1,4 +1,5 @@
-"""Pattern lowering for export: IR patterns that one native ONNX operator computes become that fused op.
+"""Pattern lowering for export, a pattern table: IR patterns that one native ONNX operator computes become that
+fused op.
 
 - `add(matmul(a, b), c)` with 2-D a and b → `gemm(a, b, c)` (ONNX Gemm);
 - `add(conv(x, k), bias)` with a per-channel constant bias → `conv_bias(x, k, bias)` (Conv with its B input);
@@ -23,7 +24,8 @@ import numpy as np
 
 from kgraph.ir.graph import Graph, Node, Value
 from kgraph.ir.ops.convolution import split_layout
-from kgraph.ir.passes.manager import register_pass
+from kgraph.ir.passes.manager import PassResult, register_pass
+from kgraph.ir.passes.pattern import PatternTable, Rule, apply_patterns
 from kgraph.ir.passes.rewrite import GraphRewriter, same_shape, users
 from kgraph.ir.shapes import broadcast_shapes
 
@@ -37,6 +39,9 @@ class _Patterns:
         self.rw = GraphRewriter(graph, param_values)
         self.uses = users(graph)
         self.opset = opset
+
+    def copy(self, node: Node) -> list[Value]:
+        return self.rw.copy(node)
 
     def only_user(self, value: Value) -> Node | None:
         """The producer of `value` when `value` is read exactly once (so the producer may be fused away)."""
@@ -150,26 +155,17 @@ class _Patterns:
         out = self.rw.emit1("attention", views, {"num_heads": heads, "scale": scale}, name)
         return self.rw.emit1("reshape", [out], {"shape": (0, 0, heads, v.type.shape[3])}, name)
 
-    def visit(self, node: Node) -> None:
-        result = None
-        if node.op == "transpose" and node.outputs[0].type.rank == 4:
-            result = self.attention(node)
-        elif node.op == "layer_normalization":
-            result = self.layer_norm_view(node)
-        elif node.op == "add":
-            result = self.gemm(node) or self.conv_bias(node)
-        elif node.op == "repeat":
-            result = self.upsample(node)
-        if result is None:
-            self.rw.copy(node)
-        else:
-            self.rw.replace(node.outputs[0], result)
+
+RULES = PatternTable([
+    Rule(_Patterns.attention, ("transpose",)),
+    Rule(_Patterns.layer_norm_view, ("layer_normalization",)),
+    Rule(_Patterns.gemm, ("add",)),
+    Rule(_Patterns.conv_bias, ("add",)),
+    Rule(_Patterns.upsample, ("repeat",)),
+])
 
 
 @register_pass("patterns")
 def pattern_lowering(graph: Graph, *, param_values: Mapping[str, Any] | None = None, opset: int | None = None
-                     ) -> Graph:
-    patterns = _Patterns(graph, param_values, opset)
-    for node in graph.nodes:
-        patterns.visit(node)
-    return patterns.rw.finish()
+                     ) -> PassResult:
+    return apply_patterns(RULES, _Patterns(graph, param_values, opset), graph)

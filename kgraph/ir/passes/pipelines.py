@@ -3,7 +3,9 @@ the inference graph before ONNX lowering.
 
 The training pipeline only makes the graph smaller without changing what it computes or its parameters; XLA
 would find most of it too, so it is there to keep the traced graph and its compile small. The export pipeline
-freezes the weights (`param_values`), specializes for inference and for ONNX's operators and layout.
+freezes the weights (`param_values`), specializes for inference and for ONNX's operators and layout. Each lists a
+pass once: the PassManager runs the pipeline again while a round changes the graph (what layout and patterns
+leave behind gets folded and simplified in the next round).
 """
 
 from __future__ import annotations
@@ -21,10 +23,7 @@ EXPORT_PIPELINE = (
     "inference",             # dropout out, BatchNormalization into the kernels before it
     "cse",
     "layout",                # channels-first inside, transposes sunk and cancelled
-    "constant_folding",
-    "algebraic",
     "patterns",              # Gemm, Conv with bias, Resize, Attention
-    "algebraic",             # the reshapes patterns leave back to back
     "dce",                   # parameters nothing reads any more
 )
 PIPELINES = {"training": TRAINING_PIPELINE, "export": EXPORT_PIPELINE}

@@ -1,4 +1,5 @@
-"""What passes share: a GraphRewriter that builds a pass's output graph from its input, and constant lookup.
+"""What passes share: a GraphRewriter that builds a pass's output graph from its input, constant lookup, and
+whether a pass's output differs from its input.
 
 A pass never mutates its input graph (a lowered function or an earlier pass's trace may still hold it): it walks
 the input's nodes and, through the rewriter, copies each one, replaces it with other nodes, or maps its outputs to
@@ -12,17 +13,53 @@ from typing import Any, Mapping
 import numpy as np
 
 from kgraph.ir.graph import Graph, Node, Value
+from kgraph.ir.passes.dce import live_nodes
+from kgraph.ir.passes.manager import PassResult
 from kgraph.ir.registry import get_op
-from kgraph.ir.types import TensorType
+from kgraph.ir.types import TensorType, numpy_dtype
+
+# Constants up to this many elements are compared by value; larger ones only by identity.
+_COMPARED_ELEMENTS = 1024
 
 
-def numpy_dtype(dtype: str) -> np.dtype:
-    """The NumPy dtype of an IR dtype name (bfloat16 through ml_dtypes)."""
-    if dtype == "bfloat16":
-        import ml_dtypes
+def attribute_key(value: Any) -> Any:
+    """A hashable stand-in for an attribute value: equal for attributes that mean the same."""
+    if isinstance(value, (np.ndarray, np.generic)):
+        array = np.asarray(value)
+        if array.size <= _COMPARED_ELEMENTS:
+            return ("array", array.dtype.str, array.shape, array.tobytes())
+        return ("object", id(value))
+    if isinstance(value, (list, tuple)):
+        return ("seq", tuple(attribute_key(v) for v in value))
+    if isinstance(value, dict):
+        return ("dict", tuple(sorted((k, attribute_key(v)) for k, v in value.items())))
+    if isinstance(value, (str, bytes, int, float, bool, type(None))):
+        return (type(value).__name__, value)
+    return ("object", id(value))
 
-        return np.dtype(ml_dtypes.bfloat16)
-    return np.dtype(dtype)
+
+def structure(graph: Graph) -> tuple:
+    """The graph as a hashable value: two graphs with equal structures compute the same the same way."""
+    index: dict[Value, Any] = {v: ("input", i, v.type) for i, v in enumerate(graph.inputs)}
+    index.update((p, ("param", p.name, p.type)) for p in graph.params)
+    if graph.rng is not None:
+        index[graph.rng] = ("rng",)
+    nodes = []
+    for n, node in enumerate(graph.nodes):
+        nodes.append((node.op, tuple(index.get(v, ("unknown", v.id)) for v in node.inputs),
+                      attribute_key(node.attrs), tuple(v.type for v in node.outputs)))
+        index.update((v, ("node", n, k)) for k, v in enumerate(node.outputs))
+
+    def refs(values):
+        return tuple(index.get(v, ("unknown", v.id)) for v in values)
+
+    return (tuple(nodes), refs(graph.inputs), refs(graph.params), refs(graph.outputs), refs(graph.losses),
+            tuple((name, index.get(v, v.id)) for name, v in graph.updates.items()))
+
+
+def result_of(source: Graph, graph: Graph) -> PassResult:
+    """A pass's result `graph` for input `source`, modified when their structures differ."""
+    return PassResult(graph, graph is not source and structure(graph) != structure(source))
 
 
 def constant_value(value: Value, param_values: Mapping[str, Any] | None = None,
@@ -126,11 +163,9 @@ class GraphRewriter:
         graph.outputs = [self.get(v) for v in self.source.outputs]
         graph.losses = [self.get(v) for v in self.source.losses]
         graph.updates = {name: self.get(v) for name, v in self.source.updates.items()}
-        live = set(graph.results())
-        kept = []
-        for node in reversed(graph.nodes):
-            if any(out in live for out in node.outputs):
-                kept.append(node)
-                live.update(node.inputs)
-        graph.nodes = kept[::-1]
+        graph.nodes = live_nodes(graph.nodes, graph.results())
         return graph
+
+    def result(self) -> PassResult:
+        """`finish()` as a pass's result, modified when it differs from the source graph."""
+        return result_of(self.source, self.finish())

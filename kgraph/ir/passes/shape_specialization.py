@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from kgraph.ir.graph import Graph, Value
-from kgraph.ir.passes.manager import register_pass
+from kgraph.ir.passes.manager import PassResult, register_pass
 from kgraph.ir.passes.rewrite import GraphRewriter
 from kgraph.ir.types import TensorType
 
@@ -17,9 +17,9 @@ BATCH = "batch"
 
 
 @register_pass("shape_specialization")
-def shape_specialization(graph: Graph, *, batch_size: int | None = None) -> Graph:
+def shape_specialization(graph: Graph, *, batch_size: int | None = None) -> PassResult:
     if batch_size is None or not any(BATCH in v.type.shape for v in graph.inputs):
-        return graph
+        return PassResult(graph, False)
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
     batch_size = int(batch_size)
@@ -33,4 +33,4 @@ def shape_specialization(graph: Graph, *, batch_size: int | None = None) -> Grap
     rewriter.graph.inputs = inputs
     for node in graph.nodes:
         rewriter.copy(node)
-    return rewriter.finish()
+    return PassResult(rewriter.finish(), True)

@@ -12,7 +12,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from kgraph.ir.graph import Node
-from kgraph.ir.types import TensorType
+from kgraph.ir.types import TensorType, numpy_dtype
 
 ONNX_DTYPES = {
     "bool": TensorProto.BOOL, "int8": TensorProto.INT8, "int16": TensorProto.INT16, "int32": TensorProto.INT32,
@@ -156,12 +156,3 @@ class OnnxContext:
     def cast(self, x: str, dtype: str) -> str:
         """Cast to an IR dtype name."""
         return self.op("Cast", x, to=onnx_dtype(dtype))
-
-
-def numpy_dtype(dtype: str) -> np.dtype:
-    """The NumPy dtype of an IR dtype name (bfloat16 through ml_dtypes)."""
-    if dtype == "bfloat16":
-        import ml_dtypes
-
-        return np.dtype(ml_dtypes.bfloat16)
-    return np.dtype(dtype)

@@ -5,8 +5,8 @@ import math
 import numpy as np
 from onnx import numpy_helper
 
-from kgraph.ir.types import is_float
-from kgraph.lowering.onnx.builder import OnnxContext, numpy_dtype
+from kgraph.ir.types import is_float, numpy_dtype
+from kgraph.lowering.onnx.builder import OnnxContext
 from kgraph.lowering.onnx.registry import onnx_rule
 
 _UNARY = {

@@ -9,11 +9,11 @@ import onnx
 from onnx import helper
 
 from kgraph.ir.graph import Graph, Node, Value
+from kgraph.ir.passes.dce import live_nodes
 from kgraph.ir.registry import get_op
-from kgraph.ir.types import TensorType
-from kgraph.lowering.onnx.builder import GraphBuilder, OnnxContext, numpy_dtype, onnx_dtype
-from kgraph.lowering.onnx.registry import get_rule, has_rule
-from kgraph.version import __version__
+from kgraph.ir.types import TensorType, numpy_dtype
+from kgraph.lowering.onnx.builder import GraphBuilder, OnnxContext, onnx_dtype
+from kgraph.lowering.onnx.registry import TARGET, get_rule
 
 DEFAULT_OPSET = 17
 MIN_OPSET = 13
@@ -58,28 +58,17 @@ def _value_info(name: str, type: TensorType, batch_size: int | None, symbols: se
     return helper.make_tensor_value_info(name, onnx_dtype(type.dtype), dims)
 
 
-def _live_nodes(graph: Graph) -> list[Node]:
-    """The nodes the outputs depend on, in graph order; losses and state updates are not inference."""
-    live: set[Value] = set(graph.outputs)
-    needed = []
-    for node in reversed(graph.nodes):
-        if any(out in live for out in node.outputs):
-            needed.append(node)
-            live.update(node.inputs)
-    return needed[::-1]
-
-
 def _describe(node: Node) -> str:
     return f"node {node.name!r} (op {node.op!r})" if node.name else f"a node of op {node.op!r}"
 
 
 def _check_lowerable(graph: Graph, nodes: list[Node]) -> None:
     for node in nodes:
-        if get_op(node.op).random:
-            raise NotImplementedError(
-                f"graph {graph.name!r}: {_describe(node)} is random and cannot be exported to ONNX; "
-                "trace the model with training=False so that the inference graph has no random ops")
-        if not has_rule(node.op):
+        opdef = get_op(node.op)
+        refusal = opdef.refusal(TARGET)
+        if refusal is not None:
+            raise NotImplementedError(f"graph {graph.name!r}: {_describe(node)} cannot be exported to ONNX: {refusal}")
+        if opdef.rule(TARGET) is None:
             raise NotImplementedError(f"graph {graph.name!r}: {_describe(node)} has no ONNX rule; "
                                       "register one with kgraph.lowering.onnx.onnx_rule")
 
@@ -120,7 +109,7 @@ def _rename(nodes: list[onnx.NodeProto], old: str, new: str) -> None:
 
 def lower_to_onnx(graph: Graph, params: Mapping[str, np.ndarray], *, opset: int = DEFAULT_OPSET,
                   batch_size: int | None = None, output_names: Sequence[str] | None = None,
-                  doc_string: str = "") -> onnx.ModelProto:
+                  doc_string: str = "", producer_version: str = "") -> onnx.ModelProto:
     """Lowers an inference `graph` to an ONNX model whose weights are initializers.
 
     Args:
@@ -130,10 +119,11 @@ def lower_to_onnx(graph: Graph, params: Mapping[str, np.ndarray], *, opset: int 
         batch_size: a fixed size for the "batch" dim; None keeps it as the dim_param "batch".
         output_names: names of the ONNX outputs (default "output", or "output_0", "output_1", …).
         doc_string: the model's description, shown by viewers such as netron.
+        producer_version: the version of the program that exports, recorded with the producer name "kgraph".
     """
     opset = check_opset(opset)
     batch_size = _check_batch_size(batch_size)
-    nodes = _live_nodes(graph)
+    nodes = live_nodes(graph.nodes, graph.outputs)  # losses and state updates are not inference
     _check_lowerable(graph, nodes)
     builder = GraphBuilder(opset)
     env: dict[Value, str] = {}
@@ -174,4 +164,4 @@ def lower_to_onnx(graph: Graph, params: Mapping[str, np.ndarray], *, opset: int 
                                    doc_string=doc_string)
     opset_ids = [helper.make_opsetid("", opset)]
     return helper.make_model(onnx_graph, opset_imports=opset_ids, ir_version=helper.find_min_ir_version_for(opset_ids),
-                             producer_name="kgraph", producer_version=__version__, doc_string=doc_string)
+                             producer_name="kgraph", producer_version=producer_version, doc_string=doc_string)

@@ -76,7 +76,7 @@ def test_each_window_op_becomes_channels_first_and_adjacent_transposes_cancel():
 def test_flatten_into_dense_permutes_the_kernel_rows_instead_of_transposing():
     model = CASES[3][1]()
     graph, params = model_graph(model)
-    assert "transpose" in ops(layout_transposes(graph))  # without frozen weights the kernel cannot move
+    assert "transpose" in ops(layout_transposes(graph).graph)  # without frozen weights the kernel cannot move
     result = check_preserves(graph, ["layout"], params)
     assert ops(result).count("transpose") == 1
     kernel = next(n for n in result.nodes if n.op == "matmul").inputs[1].producer.attrs["value"]

@@ -4,7 +4,8 @@ named pipelines."""
 import pytest
 
 from kgraph.ir import Graph, TensorType, VerificationError
-from kgraph.ir.passes import EXPORT_PIPELINE, TRAINING_PIPELINE, PassManager, all_passes, pipeline, register_pass
+from kgraph.ir.passes import (EXPORT_PIPELINE, TRAINING_PIPELINE, PassManager, PassResult, all_passes, pipeline,
+                              register_pass)
 from kgraph.tracing import Trace
 from kgraph import ops
 
@@ -30,9 +31,9 @@ def test_options_reach_only_the_passes_that_take_them():
     seen = {}
 
     @register_pass("test_option_probe")
-    def probe(graph: Graph, *, batch_size=None) -> Graph:
+    def probe(graph: Graph, *, batch_size=None) -> PassResult:
         seen["batch_size"] = batch_size
-        return graph
+        return PassResult(graph, False)
 
     graph = PassManager(["test_option_probe", "cse", "dce"], batch_size=8, param_values={}).run(_graph())
     assert seen == {"batch_size": 8}
@@ -41,9 +42,9 @@ def test_options_reach_only_the_passes_that_take_them():
 
 def test_verify_between_passes_catches_a_broken_pass_and_names_it(monkeypatch):
     @register_pass("test_breaks_types")
-    def breaks(graph: Graph) -> Graph:
+    def breaks(graph: Graph) -> PassResult:
         graph.nodes[-1].outputs[0].type = TensorType("float64", (1,))
-        return graph
+        return PassResult(graph, True)
 
     with pytest.raises(VerificationError, match="node 'add'|outputs typed"):
         PassManager(["test_breaks_types"], verify=True).run(_graph())
@@ -54,9 +55,37 @@ def test_dump_ir_writes_each_pass_of_a_pipeline(tmp_path, monkeypatch):
     trace = []
     pipeline("training").run(_graph(), trace)
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names[0] == "g.00.input.txt" and len(names) == len(TRAINING_PIPELINE) + 1
-    assert [name for name, _ in trace] == list(TRAINING_PIPELINE)
+    assert names[0] == "g.00.input.txt" and len(names) == len(trace) + 1
+    assert [name for name, _ in trace] == list(TRAINING_PIPELINE) * 2  # the second round changes nothing
+    assert names[-1] == f"g.{len(trace):02d}.{TRAINING_PIPELINE[-1]}.txt"
     assert "multiply" in (tmp_path / "g.00.input.txt").read_text()
+
+
+def test_the_manager_runs_rounds_until_one_modifies_nothing_and_at_most_max_rounds():
+    runs = []
+
+    @register_pass("test_counts_down")
+    def counts_down(graph: Graph) -> PassResult:
+        runs.append(graph)
+        return PassResult(graph, len(runs) < 3)
+
+    PassManager(["test_counts_down"]).run(_graph())
+    assert len(runs) == 3
+    runs.clear()
+    PassManager(["test_counts_down"], max_rounds=2).run(_graph())
+    assert len(runs) == 2
+    with pytest.raises(ValueError, match="max_rounds must be a positive integer, got 0"):
+        PassManager(["dce"], max_rounds=0)
+
+
+def test_every_pass_reports_no_change_on_a_graph_it_already_rewrote():
+    graph = _graph()
+    for name, fn in all_passes().items():
+        if name.startswith("test_"):
+            continue
+        first = fn(graph)
+        assert first.modified == (name in ("cse", "algebraic")), name  # two x * 1.0: one, then x itself
+        assert not fn(first.graph).modified, name
 
 
 def test_passes_do_not_change_their_input_graph():
@@ -82,8 +111,11 @@ def test_inspect_passes_shows_node_counts_before_and_after_each_pass(monkeypatch
     lines = result.output.splitlines()
     start = lines.index("Export pipeline (9 nodes traced):")
     assert lines[start + 1].split() == ["pass", "before", "after"]
-    rows = [line.split() for line in lines[start + 2:start + 2 + len(EXPORT_PIPELINE)]]
-    assert [r[0] for r in rows] == list(EXPORT_PIPELINE)
+    end = lines.index("", start)
+    rows = [line.split() for line in lines[start + 2:end]]
+    rounds = len(rows) // len(EXPORT_PIPELINE)
+    assert rounds >= 2 and [r[0] for r in rows] == list(EXPORT_PIPELINE) * rounds
     assert rows[0][1] == "9" and all(int(a[2]) == int(b[1]) for a, b in zip(rows, rows[1:]))
+    assert all(r[1] == r[2] for r in rows[-len(EXPORT_PIPELINE):])  # the last round changed nothing
     assert "= matmul(" in result.output and "= dropout(" not in result.output
     assert "Parameters: 55,050" in result.output

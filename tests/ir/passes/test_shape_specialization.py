@@ -15,10 +15,10 @@ def test_the_batch_dim_becomes_the_size_asked_for_and_derived_dims_follow():
     x = kgraph.ops.reshape(L.RepeatVector(2)(inputs), (-1, 3))
     graph, params = model_graph(kgraph.Model(inputs, x))
     assert graph.outputs[0].type.shape[0] != 4
-    result = shape_specialization(graph, batch_size=4)
+    result = shape_specialization(graph, batch_size=4).graph
     result.verify()
     assert result.inputs[0].type.shape == (4, 3) and result.outputs[0].type.shape == (8, 3)
-    assert shape_specialization(graph) is graph and graph.inputs[0].type.shape == ("batch", 3)
+    assert shape_specialization(graph).graph is graph and graph.inputs[0].type.shape == ("batch", 3)
 
 
 def test_recurrent_zero_states_fold_once_the_batch_is_fixed_and_onnx_omits_them():
