@@ -114,16 +114,19 @@ def export_command(model_spec: str, output: str | None, triton_repository: str |
 
             output = str(model_file(triton_repository, model.name))
         result = export_onnx(model, output, opset=opset, batch_size=batch_size, verify=verify)
+        config = None
         if triton_repository is not None:
             from kgraph.serving.triton import write_config
 
-            click.echo(f"Wrote {write_config(triton_repository, model.name)}")
+            config = write_config(triton_repository, model.name)
     except _USER_ERRORS as e:
         raise click.ClickException(_one_line(e)) from None
     click.echo(f"Exported {model.name!r} to {result.path}: opset {result.opset}, {result.num_nodes} ONNX nodes, "
                f"{result.num_params:,} parameters")
     if result.verification is not None:
         click.echo(f"Verified against XLA: {result.verification}")
+    if config is not None:
+        click.echo(f"Wrote the Triton model configuration {config}")
 
 
 @main.command("inspect")

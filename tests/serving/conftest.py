@@ -77,8 +77,35 @@ def onnx_files(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
-def server(onnx_files):
-    """One server for the protocol tests: the MLP, the convnet, two_io and tokens."""
-    process = ServerProcess(*(str(p) for p in onnx_files.values()), "--max-batch-size", "16")
+def triton_repository(tmp_path_factory) -> Path:
+    """A Triton model repository holding `small`, written by `kgraph export --triton-repository`."""
+    from click.testing import CliRunner
+
+    from kgraph.cli import main
+
+    repository = tmp_path_factory.mktemp("repository")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(ROOT / "tests" / "fixtures")
+        result = CliRunner().invoke(main, ["export", "tiny_models:small", "--triton-repository", str(repository)])
+    assert result.exit_code == 0, result.output
+    return repository
+
+
+@pytest.fixture(scope="session")
+def keras_file(tmp_path_factory) -> Path:
+    """The MLP saved as `saved_mlp.keras`."""
+    from tests.serving.models import mlp
+
+    path = tmp_path_factory.mktemp("keras") / "saved_mlp.keras"
+    mlp().save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def server(onnx_files, triton_repository, keras_file):
+    """One server for the protocol tests: the MLP, the convnet, two_io and tokens as .onnx files, the repository's
+    `small`, and `saved_mlp` from a .keras file."""
+    process = ServerProcess(*(str(p) for p in onnx_files.values()), str(triton_repository), str(keras_file),
+                            "--max-batch-size", "16")
     yield process
     process.kill()
