@@ -64,6 +64,7 @@ def run(models: Sequence[str], options: dict | None = None, host: str = "127.0.0
         serve.run(deployment(models, options, replicas, max_request_bytes), name=APP_NAME, route_prefix="/")
         announce(f"Ray Serve: {replicas} replica(s) of {', '.join(models)}")
         announce(f"HTTP: http://{host}:{port}/v2 (health http://{host}:{port}/v2/health/ready)")
+        announce("gRPC: off (Ray Serve proxies HTTP)")
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
