@@ -200,9 +200,10 @@ def _write(table: str, args) -> None:
     text = path.read_text()
     section = (f"{SECTION}\n\nClosed-loop load over 127.0.0.1 with one-row JSON infer requests "
                f"(`python tools/bench_serve.py --seconds {args.seconds:g}{' --ray' if args.ray else ''}`), "
-               f"{os.cpu_count()} CPU cores ({platform.machine()}), the load generator sharing them with the server. "
-               "*kgraph serve* runs its defaults (dynamic batching up to 64 rows, 1 ms queue delay, one ONNX "
-               "Runtime session); *hand-written* is a Starlette endpoint calling `session.run` per request on "
+               f"{os.cpu_count()} CPU cores ({platform.machine()}), the load generator sharing them with the server "
+               f"(1-minute load average {os.getloadavg()[0]:.1f} at the end: other work ran on the machine). "
+               "*kgraph serve* runs its defaults (dynamic batching up to 64 rows, no queue delay: each batch takes "
+               "the requests that queued while the previous one ran; one ONNX Runtime session); *hand-written* is a Starlette endpoint calling `session.run` per request on "
                "uvicorn; *ORT in-process* is ONNX Runtime's own limit at batch 1 and 64, with no HTTP at all.\n\n"
                f"{table}\n")
     if SECTION in text:

@@ -3,10 +3,10 @@ binary (the binary tensor data extension, with an `Inference-Header-Content-Leng
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 import numpy as np
+import orjson
 
 from kgraph.serving.datatypes import datatype_of
 from kgraph.serving.errors import InvalidRequest
@@ -59,8 +59,8 @@ def decode_request(body: bytes, header_length: str | None) -> InferRequest:
     length = _header_length(header_length, len(body))
     head = body if length is None else body[:length]
     try:
-        request = json.loads(head)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        request = orjson.loads(head)
+    except orjson.JSONDecodeError as e:
         raise InvalidRequest(f"the body is not valid JSON: {e}") from None
     request = _object(request, "the request")
     if "inputs" not in request:
@@ -136,7 +136,7 @@ def encode_response(model, request_id: str | None, arrays: list[np.ndarray],
     response = {"model_name": model.name, "model_version": model.version, "outputs": outputs}
     if request_id is not None:
         response["id"] = request_id
-    head = json.dumps(response, separators=(",", ":")).encode()
+    head = orjson.dumps(response)
     if not blobs:
         return head, None
     return b"".join([head, *blobs]), len(head)

@@ -21,7 +21,7 @@ def _fail(error: BaseException) -> click.ClickException:
 @click.option("--max-batch-size", type=click.IntRange(min=1), default=None,
               help="Most rows in one ONNX Runtime call; 1 turns batching off.  [default: 64, or config.pbtxt's]")
 @click.option("--max-queue-delay-ms", type=click.FloatRange(min=0), default=None,
-              help="How long a request waits for others to join its batch.  [default: 1, or config.pbtxt's]")
+              help="How long a request waits for others to join its batch.  [default: 0, or config.pbtxt's]")
 @click.option("--max-queue", type=click.IntRange(min=1), default=None,
               help="Most queued requests per model; past it requests get 503.  [default: 1024]")
 @click.option("--instances", type=click.IntRange(min=1), default=None,

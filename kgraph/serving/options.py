@@ -20,7 +20,7 @@ class ModelOptions:
     """
 
     max_batch_size: int = 64
-    max_queue_delay_ms: float = 1.0
+    max_queue_delay_ms: float = 0.0
     max_queue: int = 1024
     instances: int = 1
     providers: str = "auto"

@@ -26,7 +26,7 @@ def test_config_pbtxt_parses_into_triton_model_config(triton_repository):
     assert config.name == "small" and config.platform == "onnxruntime_onnx" and config.max_batch_size == 64
     assert [(i.name, i.data_type, list(i.dims)) for i in config.input] == [("features", Config.TYPE_FP32, [8])]
     assert [(o.name, o.data_type, list(o.dims)) for o in config.output] == [("scores", Config.TYPE_FP32, [2])]
-    assert config.dynamic_batching.max_queue_delay_microseconds == 1000
+    assert config.dynamic_batching.max_queue_delay_microseconds == 0
     assert config.dynamic_batching.default_queue_policy.max_queue_size == 1024
     assert [(g.count, g.kind) for g in config.instance_group] == [(1, Config.ModelInstanceGroup.KIND_AUTO)]
 
@@ -60,7 +60,7 @@ def test_fixed_batch_file_has_no_batching(tmp_path):
 
 def test_repository_config_sets_options_unless_overridden(triton_repository):
     assert read_config(triton_repository / "small" / "config.pbtxt") == {
-        "max_batch_size": 64, "max_queue_delay_ms": 1.0, "max_queue": 1024, "instances": 1}
+        "max_batch_size": 64, "max_queue_delay_ms": 0.0, "max_queue": 1024, "instances": 1}
     (model,) = load_models([triton_repository / "small"], instances=2)
     assert model.options.max_batch_size == 64 and len(model.sessions) == 2
 
