@@ -14,6 +14,7 @@ class Metrics:
 
     def __init__(self):
         self.registry = CollectorRegistry()
+        self._children: dict[tuple[str, str], tuple] = {}
         self.requests = Counter("kgraph_requests", "Inference requests by model and outcome.",
                                 ["model", "outcome"], registry=self.registry)
         self.latency = Histogram("kgraph_request_duration_seconds", "Time from a request's arrival to its answer.",
@@ -24,6 +25,16 @@ class Metrics:
                                  registry=self.registry)
         self.inference = Histogram("kgraph_inference_duration_seconds", "Time of each ONNX Runtime call.", ["model"],
                                    buckets=_LATENCY_BUCKETS, registry=self.registry)
+
+    def count(self, model: str, outcome: str, seconds: float) -> None:
+        """Counts one answered request; a successful one's latency goes into the histogram."""
+        key = (model, outcome)
+        if key not in self._children:
+            self._children[key] = (self.requests.labels(model, outcome), self.latency.labels(model))
+        requests, latency = self._children[key]
+        requests.inc()
+        if outcome == "success":
+            latency.observe(seconds)
 
     def render(self) -> bytes:
         """The metrics in Prometheus' text format."""

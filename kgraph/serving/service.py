@@ -59,9 +59,7 @@ class InferenceService:
 
     def count(self, model: str, outcome: str, start: float) -> None:
         """Records one answered request to `model` (its name, or "" when unknown) with its outcome and latency."""
-        self.metrics.requests.labels(model, outcome).inc()
-        if outcome == "success":
-            self.metrics.latency.labels(model).observe(time.perf_counter() - start)
+        self.metrics.count(model, outcome, time.perf_counter() - start)
 
     async def infer(self, batcher: Batcher, tensors: list[WireTensor]) -> list[np.ndarray]:
         """The model's outputs for the request's tensors, through its dynamic batcher."""
