@@ -251,7 +251,7 @@ def main() -> None:
             servers.append(Server(f"hand-written ({name})", [sys.executable, str(script), str(path), str(port)], port))
         if args.ray:
             port = _free_port()
-            servers.append(Server("Ray Serve (kgraph deployment)", [
+            servers.append(Server("Ray Serve (kgraph deployment, 1 replica)", [
                 sys.executable, "-m", "kgraph.cli", "serve", *map(str, paths.values()), "--ray", "--port", str(port)],
                 port, timeout=600))
         for name in chosen:

@@ -39,7 +39,7 @@ class KgraphReplica:
 
 
 def deployment(models: Sequence[str], options: dict | None = None, replicas: int = 1,
-               max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES):
+               max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES, max_ongoing_requests: int = 256):
     """A Ray Serve application serving `models` on `replicas` replicas; run it with `ray.serve.run(app)`.
 
     Args:
@@ -47,8 +47,11 @@ def deployment(models: Sequence[str], options: dict | None = None, replicas: int
         options: ModelOptions fields such as {"max_batch_size": 32}.
         replicas: how many replicas Ray keeps running.
         max_request_bytes: larger requests are answered 413.
+        max_ongoing_requests: requests Ray lets into one replica at once; the replica's batcher can only batch
+            that many together (Ray's own default, 5, would cap batches at 5 requests).
     """
-    return serve.deployment(KgraphReplica, name=APP_NAME, num_replicas=replicas).bind(
+    return serve.deployment(KgraphReplica, name=APP_NAME, num_replicas=replicas,
+                            max_ongoing_requests=max_ongoing_requests).bind(
         list(models), dict(options or {}), max_request_bytes)
 
 

@@ -69,8 +69,7 @@ async def serve_async(models: Sequence[ServedModel], host: str = "127.0.0.1", po
     sock = _listen(host, port)
     port = sock.getsockname()[1]
     config = uvicorn.Config(create_app(service, max_request_bytes), log_level=log_level, access_log=access_log,
-                            lifespan="off", timeout_graceful_shutdown=GRACE_SECONDS,
-                            http="httptools" if _has("httptools") else "h11")
+                            lifespan="off", timeout_graceful_shutdown=GRACE_SECONDS)
     http_server = _Uvicorn(config)
     grpc_server = None
     if grpc_port:
@@ -110,21 +109,15 @@ async def serve_async(models: Sequence[ServedModel], host: str = "127.0.0.1", po
         sock.close()
 
 
-def _has(module: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(module) is not None
-
-
 def serve(models: Sequence[ServedModel], **kwargs) -> None:
     """Runs `serve_async` on a new event loop (uvloop's when installed) until SIGTERM/SIGINT; see `serve_async`."""
     logging.basicConfig(level=kwargs.get("log_level", "warning").upper(), stream=sys.stderr)
-    factory = None
-    if _has("uvloop"):
+    try:
         import uvloop
-
-        factory = uvloop.new_event_loop
-    loop = factory() if factory is not None else asyncio.new_event_loop()
+    except ImportError:
+        loop = asyncio.new_event_loop()
+    else:
+        loop = uvloop.new_event_loop()
     try:
         loop.run_until_complete(serve_async(models, **kwargs))
     finally:
