@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from kgraph.serving.errors import DeadlineExceeded, InferenceFailed, Overloaded, ServingError
+from kgraph.serving.errors import DeadlineExceeded, InferenceFailed, InvalidRequest, Overloaded, ServingError
 from kgraph.serving.metrics import Metrics
 from kgraph.serving.model import ServedModel
 
@@ -158,32 +158,36 @@ class Batcher:
         self._record_depth()
         return batch
 
+    def _failure(self, error: Exception) -> ServingError:
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        if type(error).__name__ == "InvalidArgument":
+            return InvalidRequest(f"model {self.model.name!r}: ONNX Runtime refused the input: {message}")
+        return InferenceFailed(f"model {self.model.name!r}: ONNX Runtime failed: {type(error).__name__}: {message}")
+
     async def _run(self, session: int, batch: list[_Pending]) -> None:
+        """Runs one batch and answers its requests; when it fails, runs each request alone so that one request's
+        bad values (an index out of range, say) fail only that request."""
         loop = asyncio.get_running_loop()
         arrays = batch[0].arrays if len(batch) == 1 else [
             np.concatenate([p.arrays[i] for p in batch]) for i in range(len(batch[0].arrays))]
         start = loop.time()
         try:
             outputs = await loop.run_in_executor(self._executor, self.model.run, session, arrays)
-        except ServingError as e:
-            error: ServingError = e
         except Exception as e:
-            error = InferenceFailed(f"model {self.model.name!r}: ONNX Runtime failed: "
-                                    f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
-        else:
-            error = None
-        if self._metrics is not None:
-            self._metrics.inference.labels(self.model.name).observe(loop.time() - start)
-            self._metrics.batch_size.labels(self.model.name).observe(sum(p.rows for p in batch))
+            if len(batch) > 1:
+                for pending in batch:
+                    await self._run(session, [pending])
+                return
+            if not batch[0].future.done():
+                batch[0].future.set_exception(self._failure(e))
+            return
+        finally:
+            if self._metrics is not None:
+                self._metrics.inference.labels(self.model.name).observe(loop.time() - start)
+                self._metrics.batch_size.labels(self.model.name).observe(sum(p.rows for p in batch))
         offset = 0
         for pending in batch:
-            if pending.future.done():
-                offset += pending.rows
-                continue
-            if error is not None:
-                pending.future.set_exception(error)
-            elif len(batch) == 1:
-                pending.future.set_result(outputs)
-            else:
-                pending.future.set_result([o[offset:offset + pending.rows] for o in outputs])
+            if not pending.future.done():
+                pending.future.set_result(outputs if len(batch) == 1 else
+                                          [o[offset:offset + pending.rows] for o in outputs])
             offset += pending.rows

@@ -19,8 +19,6 @@ from tests.serving.models import export_all
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
 
-pytest.importorskip("uvicorn", reason="the serving tests need the serve and test extras")
-
 
 def free_port() -> int:
     with socket.socket() as s:

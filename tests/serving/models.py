@@ -57,8 +57,3 @@ def export_all(folder: Path) -> dict[str, Path]:
         build().export(paths[name])
     return paths
 
-
-if __name__ == "__main__":
-    import sys
-
-    print(export_all(Path(sys.argv[1])))

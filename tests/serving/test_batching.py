@@ -83,3 +83,27 @@ def test_request_larger_than_max_batch_is_split(server, onnx_files):
     got = _infer(httpclient.InferenceServerClient(server.url), "convnet", array)
     np.testing.assert_allclose(got, reference.predict(array), rtol=0, atol=1e-6)
     assert _batch_counts(server)["convnet"] - before["convnet"] == 3
+
+
+def test_bad_values_fail_only_their_own_request(server, onnx_files):
+    reference = OnnxModel(onnx_files["tokens"], providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(7)
+    arrays = [rng.integers(0, 50, (2, 6), dtype=np.int32) for _ in range(12)]
+    arrays[5][1, 2] = 99
+    results: dict[int, object] = {}
+
+    def send(i):
+        try:
+            results[i] = _infer(httpclient.InferenceServerClient(server.url), "tokens", arrays[i], "INT32")
+        except Exception as e:
+            results[i] = e
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(arrays))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    error = results.pop(5)
+    assert "400" in str(error.status()) and "ONNX Runtime refused the input" in str(error), error
+    for i, got in results.items():
+        np.testing.assert_allclose(got, reference.predict(arrays[i]), rtol=0, atol=1e-6)
