@@ -35,7 +35,7 @@ def _fail(error: BaseException) -> click.ClickException:
 @click.option("--max-request-bytes", type=click.IntRange(min=1), default=64 * 2**20, show_default=True,
               help="Larger requests get 413.")
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]),
-              default="warning", show_default=True)
+              default="warning", show_default=True, help="Server log level.")
 @click.option("--access-log/--no-access-log", default=False, show_default=True, help="Log every HTTP request.")
 @click.option("--ray", "use_ray", is_flag=True, help="Run on Ray Serve replicas behind Ray's HTTP proxy.")
 @click.option("--replicas", type=click.IntRange(min=1), default=1, show_default=True,

@@ -125,3 +125,15 @@ def test_grpc_maps_mistakes_to_status_codes(server, case):
             stub.ModelInfer(request, timeout=30)
         assert raised.value.code() == code and "\n" not in raised.value.details()
         assert stub.ServerReady(service_pb2.ServerReadyRequest(), timeout=30).ready
+
+
+def test_grpc_message_past_max_request_bytes(server):
+    request = service_pb2.ModelInferRequest(model_name="two_io")
+    request.inputs.add(name="a", datatype="FP32", shape=[2**22 + 1, 4])
+    request.raw_input_contents.append(bytes(16 * (2**22 + 1)))
+    with grpc.insecure_channel(server.grpc_url) as channel:
+        stub = service_pb2_grpc.GRPCInferenceServiceStub(channel)
+        with pytest.raises(grpc.RpcError) as raised:
+            stub.ModelInfer(request, timeout=30)
+        assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert stub.ServerLive(service_pb2.ServerLiveRequest(), timeout=30).live
