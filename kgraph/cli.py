@@ -8,6 +8,7 @@ import sys
 
 import click
 
+from kgraph.serving.command import serve_command
 from kgraph.version import __version__
 
 # Errors a user can cause and fix; each becomes one `Error: …` line instead of a traceback.
@@ -85,31 +86,47 @@ def list_ops() -> None:
 
 @main.command("export")
 @click.argument("model_spec", metavar="MODEL")
-@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False),
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False),
               help="The .onnx file to write (its folder must exist).")
+@click.option("--triton-repository", type=click.Path(file_okay=False),
+              help="Instead of -o: write DIR/<model name>/1/model.onnx and a Triton config.pbtxt beside it.")
 @click.option("--opset", type=int, default=None,
               help="ONNX opset, 13 to the newest the onnx package knows (default 17).")
 @click.option("--batch-size", type=int, default=None, help="Fix the batch dim to this size (default: dynamic).")
 @click.option("--verify/--no-verify", default=True, show_default=True,
               help="Compare ONNX Runtime with XLA on random inputs before writing.")
-def export_command(model_spec: str, output: str, opset: int | None, batch_size: int | None, verify: bool) -> None:
+def export_command(model_spec: str, output: str | None, triton_repository: str | None, opset: int | None,
+                   batch_size: int | None, verify: bool) -> None:
     """Export MODEL (a .keras file, or package.module:attr naming a model or a function returning one) to ONNX."""
     from kgraph.export import export_onnx
     from kgraph.lowering.onnx import check_opset
 
     try:
+        if (output is None) == (triton_repository is None):
+            raise ValueError("give exactly one of -o/--output FILE and --triton-repository DIR")
         if opset is not None:
             check_opset(opset)
-        if not os.path.isdir(os.path.dirname(os.path.abspath(output))):
+        if output is not None and not os.path.isdir(os.path.dirname(os.path.abspath(output))):
             raise FileNotFoundError(f"output directory {os.path.dirname(output) or '.'!r} does not exist")
         model = load_model(model_spec)
+        if triton_repository is not None:
+            from kgraph.serving.triton import model_file
+
+            output = str(model_file(triton_repository, model.name))
         result = export_onnx(model, output, opset=opset, batch_size=batch_size, verify=verify)
+        config = None
+        if triton_repository is not None:
+            from kgraph.serving.triton import write_config
+
+            config = write_config(triton_repository, model.name)
     except _USER_ERRORS as e:
         raise click.ClickException(_one_line(e)) from None
     click.echo(f"Exported {model.name!r} to {result.path}: opset {result.opset}, {result.num_nodes} ONNX nodes, "
                f"{result.num_params:,} parameters")
     if result.verification is not None:
         click.echo(f"Verified against XLA: {result.verification}")
+    if config is not None:
+        click.echo(f"Wrote the Triton model configuration {config}")
 
 
 @main.command("inspect")
@@ -153,6 +170,8 @@ def inspect_command(model_spec: str, show_passes: bool, opset: int | None, batch
     params = int(sum(np.prod(p.type.shape, dtype=np.int64) for p in traced.params))
     click.echo(f"Parameters: {params:,}")
 
+
+main.add_command(serve_command)
 
 if __name__ == "__main__":
     main()
