@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import collections
 import inspect
 import re
 import threading
@@ -13,16 +12,15 @@ from kgraph.ir.types import canonical_dtype, is_float
 from kgraph.keras_tensor import KerasTensor
 from kgraph.tracing import SymbolicTensor, Trace, current_trace
 from kgraph import tree
+from kgraph.backend.naming import get_uid
 from kgraph.variables import Variable, current_state_scope
 
-_uids: collections.Counter = collections.Counter()
 _context = threading.local()
 
 
 def unique_name(base: str) -> str:
     """Keras' naming: the first "dense", then "dense_1", "dense_2", …"""
-    count = _uids[base]
-    _uids[base] += 1
+    count = get_uid(base) - 1
     return base if count == 0 else f"{base}_{count}"
 
 

@@ -8,7 +8,6 @@ learning rate can change between steps without recompiling.
 
 from __future__ import annotations
 
-import collections
 import math
 import numbers
 import re
@@ -18,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from kgraph.backend.naming import get_uid
 from kgraph.optimizers.schedules import learning_rate_schedule as schedules
 
 # Keras-only constructor arguments, accepted when they hold the Keras default
@@ -30,15 +30,12 @@ _INERT_KERAS_ARGS = {
     "gradient_accumulation_steps": None,
 }
 
-_name_counts: collections.Counter[str] = collections.Counter()
-
 
 def _auto_name(class_name: str) -> str:
     """Return a unique snake_case name, as Keras does: `adam`, `adam_1`, ..."""
     base = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", class_name)
     base = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", base).lower()
-    count = _name_counts[base]
-    _name_counts[base] += 1
+    count = get_uid(base) - 1
     return base if count == 0 else f"{base}_{count}"
 
 
