@@ -7,7 +7,7 @@ import re
 import threading
 from typing import Any
 
-from kgraph import config, initializers, regularizers
+from kgraph import config, constraints, initializers, regularizers
 from kgraph.ir.types import canonical_dtype, is_float
 from kgraph.keras_tensor import KerasTensor
 from kgraph.tracing import SymbolicTensor, Trace, current_trace
@@ -222,7 +222,7 @@ class Layer:
         variable = Variable(initializers.get(initializer), shape=shape, dtype=dtype, trainable=trainable, name=name)
         variable.path = f"{self.name}/{variable.name}"
         variable.regularizer = regularizers.get(regularizer)
-        variable.constraint = constraint
+        variable.constraint = constraints.get(constraint)
         (self._trainable_variables if trainable else self._non_trainable_variables).append(variable)
         if not self.trainable:
             variable.trainable = False if trainable else variable.trainable

@@ -362,6 +362,8 @@ class Trainer(CustomSteps):
         A model that overrides `train_step`/`test_step`/`predict_step` (Keras' JAX-style signatures) gets its
         own step compiled instead, fed batch by batch.
         """
+        if kind == "train":
+            self.optimizer.track_constraints(self._partition()[0])
         custom = custom_step(self, kind)
         dist = current_distribution()
         key = (kind, id(program), stream or custom is not None, dist)
