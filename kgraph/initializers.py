@@ -314,6 +314,20 @@ def serialize(initializer: Initializer) -> dict:
             "config": initializer.get_config(), "registered_name": None}
 
 
+def deserialize(config, custom_objects: dict | None = None) -> Initializer:
+    """The initializer `serialize` (or `keras.initializers.serialize`) described: a config dict or a name."""
+    custom = dict(custom_objects or {})
+    if isinstance(config, dict):
+        cls = custom.get(config.get("class_name")) or _ALL.get(config.get("class_name"))
+        if cls is None:
+            raise ValueError(f"Unknown initializer class_name {config.get('class_name')!r}. "
+                             f"Expected one of: {', '.join(sorted(_ALL))}.")
+        return cls.from_config(config.get("config", {}))
+    if isinstance(config, str) and config in custom:
+        return custom[config]()
+    return get(config)
+
+
 def get(identifier) -> Initializer:
     """An initializer from a name ("glorot_uniform"), a config dict, an instance or a callable."""
     if identifier is None:
