@@ -132,7 +132,11 @@ class TruncatedNormal(RandomNormal):
         return self._draw("truncated_normal", shape, dtype, mean=self.mean, stddev=self.stddev)
 
 
-def _fans(shape) -> tuple[float, float]:
+def _fans(shape, input_axes=None, output_axes=None) -> tuple[float, float]:
+    """Keras' fan-in and fan-out: from `input_axes`/`output_axes` when both are given, else the kernel layout
+    `(..., input_depth, depth)` with the leading dims as the receptive field."""
+    if input_axes is not None and output_axes is not None:
+        return math.prod(shape[a] for a in input_axes), math.prod(shape[a] for a in output_axes)
     if len(shape) < 1:
         return 1.0, 1.0
     if len(shape) == 1:
@@ -146,8 +150,11 @@ def _fans(shape) -> tuple[float, float]:
 class VarianceScaling(_Random):
     """Draws with variance `scale / fan` (fan_in, fan_out or their average), as Keras does."""
 
-    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None, input_axes=None,
+                 output_axes=None):
         super().__init__(seed)
+        self.input_axes = None if input_axes is None else list(input_axes)
+        self.output_axes = None if output_axes is None else list(output_axes)
         if scale <= 0:
             raise ValueError(f"VarianceScaling: `scale` must be positive, got {scale}")
         if mode not in ("fan_in", "fan_out", "fan_avg"):
@@ -157,7 +164,7 @@ class VarianceScaling(_Random):
         self.scale, self.mode, self.distribution = scale, mode, distribution
 
     def __call__(self, shape, dtype=None):
-        fan_in, fan_out = _fans(shape)
+        fan_in, fan_out = _fans(shape, self.input_axes, self.output_axes)
         fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
         variance = self.scale / max(1.0, fan)
         if self.distribution == "uniform":
@@ -169,16 +176,17 @@ class VarianceScaling(_Random):
         return self._draw("normal", shape, dtype, mean=0.0, stddev=math.sqrt(variance))
 
     def get_config(self):
-        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed}
+        return {"seed": self.seed, "scale": self.scale, "mode": self.mode, "distribution": self.distribution,
+                "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 def _preset(name: str, scale: float, mode: str, distribution: str):
     class Preset(VarianceScaling):
-        def __init__(self, seed=None):
-            super().__init__(scale, mode, distribution, seed)
+        def __init__(self, seed=None, input_axes=None, output_axes=None):
+            super().__init__(scale, mode, distribution, seed, input_axes, output_axes)
 
         def get_config(self):
-            return {"seed": self.seed}
+            return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
     Preset.__name__ = Preset.__qualname__ = name
     Preset.__doc__ = f"VarianceScaling(scale={scale}, mode={mode!r}, distribution={distribution!r})."

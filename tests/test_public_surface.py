@@ -75,7 +75,7 @@ def test_report_implemented_fraction(capsys):
         wanted = keras_names(namespace)
         have = len(wanted & kgraph_names(namespace))
         total, implemented = total + len(wanted), implemented + have
-        lines.append(f"keras.{namespace or ''}: {have}/{len(wanted)}")
+        lines.append(f"keras{'.' + namespace if namespace else ''}: {have}/{len(wanted)}")
     with capsys.disabled():
         print(f"\nKeras public names implemented: {implemented}/{total} ({implemented / total:.1%}); "
               + ", ".join(lines))
