@@ -172,6 +172,27 @@ def exponential(x):
     return ops.exp(x)
 
 
+def glu(x, axis=-1):
+    """Gated linear unit: the first half of `x` along `axis` times the sigmoid of the second half."""
+    a, b = ops.split(x, 2, axis=axis)
+    return ops.multiply(a, ops.sigmoid(b))
+
+
+def sparsemax(x, axis=-1):
+    """Sparsemax (Martins & Astudillo, 2016): the Euclidean projection of `x` onto the probability simplex, a
+    softmax whose outputs can be exactly 0. The support is found by comparing every pair of entries."""
+    x = ops.convert_to_tensor(x)
+    axis = axis % ops.ndim(x)
+    xi, xj = ops.expand_dims(x, axis + 1), ops.expand_dims(x, axis)
+    at_least = ops.cast(ops.greater_equal(xj, xi), x.dtype)
+    count = ops.sum(at_least, axis=axis + 1)
+    total = ops.sum(ops.multiply(at_least, xj), axis=axis + 1)
+    support = ops.cast(ops.greater(ops.add(1.0, ops.multiply(count, x)), total), x.dtype)
+    tau = ops.divide(ops.subtract(ops.sum(ops.multiply(support, x), axis=axis, keepdims=True), 1.0),
+                     ops.sum(support, axis=axis, keepdims=True))
+    return ops.maximum(ops.subtract(x, tau), 0.0)
+
+
 swish = silu
 hard_swish = hard_silu
 
@@ -179,7 +200,7 @@ _ALL: dict[str, Callable] = {
     f.__name__: f for f in (linear, relu, relu6, leaky_relu, elu, selu, celu, sigmoid, hard_sigmoid, hard_silu,
                             log_sigmoid, sparse_sigmoid, tanh, hard_tanh, tanh_shrink, hard_shrink, soft_shrink,
                             threshold, softmax, log_softmax, gelu, silu, softplus, sparse_plus, squareplus, softsign,
-                            mish, exponential)
+                            mish, exponential, glu, sparsemax)
 }
 _ALL.update(swish=silu, hard_swish=hard_silu)
 
@@ -199,6 +220,26 @@ def get(identifier) -> Callable:
     if callable(identifier):
         return identifier
     raise TypeError(f"Could not interpret activation function identifier: {identifier!r} (of type {type(identifier).__name__}).")
+
+
+def deserialize(config: str | dict, custom_objects: dict | None = None) -> Callable:
+    """The activation function a name or a Keras config (`{"class_name": "function", "config": "relu"}`) names.
+
+    Args:
+        config: a function name or a config dict.
+        custom_objects: extra names → functions to look up.
+    """
+    custom = dict(custom_objects or {})
+    if isinstance(config, dict):
+        name = config.get("config") if config.get("class_name") == "function" else config.get("class_name")
+        if isinstance(name, dict):
+            name = name.get("name")
+        config = name
+    if isinstance(config, str) and config in custom:
+        return custom[config]
+    if not isinstance(config, str):
+        raise ValueError(f"Could not interpret activation config: {config!r}")
+    return get(config)
 
 
 def serialize(activation: Callable) -> str:

@@ -136,3 +136,117 @@ def set_image_data_format(value: str) -> None:
 def backend() -> str:
     """The backend kgraph computes with: always "jax"."""
     return _SETTINGS["backend"]
+
+
+_FLAGS = {
+    "interactive_logging": True,
+    "traceback_filtering": True,
+    "flash_attention": None,
+    "unsafe_deserialization": False,
+    "max_epochs": int(os.environ["KERAS_MAX_EPOCHS"]) if os.environ.get("KERAS_MAX_EPOCHS") else None,
+    "max_steps_per_epoch": (int(os.environ["KERAS_MAX_STEPS_PER_EPOCH"])
+                            if os.environ.get("KERAS_MAX_STEPS_PER_EPOCH") else None),
+}
+
+
+def set_backend(backend: str) -> None:
+    """Keras' backend switch; kgraph always computes with JAX, so only "jax" is accepted.
+
+    Args:
+        backend: "jax".
+    """
+    _checked("backend", backend)
+
+
+def enable_interactive_logging() -> None:
+    """Progress bars and summaries write to stdout (the default)."""
+    _FLAGS["interactive_logging"] = True
+
+
+def disable_interactive_logging() -> None:
+    """Progress bars and summaries go to Python's `logging` (logger "kgraph") instead of stdout."""
+    _FLAGS["interactive_logging"] = False
+
+
+def is_interactive_logging_enabled() -> bool:
+    """Whether progress output is written to stdout."""
+    return _FLAGS["interactive_logging"]
+
+
+def enable_traceback_filtering() -> None:
+    """Kept for Keras code: kgraph's errors are raised from its own frames, named, without JAX internals."""
+    _FLAGS["traceback_filtering"] = True
+
+
+def disable_traceback_filtering() -> None:
+    """Recorded for Keras code; `is_traceback_filtering_enabled()` reports it."""
+    _FLAGS["traceback_filtering"] = False
+
+
+def is_traceback_filtering_enabled() -> bool:
+    """Whether traceback filtering is on (the default)."""
+    return _FLAGS["traceback_filtering"]
+
+
+def enable_flash_attention() -> None:
+    """Ask attention layers for a flash-attention kernel where the device has one (XLA picks it on GPU)."""
+    _FLAGS["flash_attention"] = True
+
+
+def disable_flash_attention() -> None:
+    """Attention layers use the plain softmax(QK^T)V formulation."""
+    _FLAGS["flash_attention"] = False
+
+
+def is_flash_attention_enabled() -> bool | None:
+    """True or False when set, None (automatic) by default, as in Keras."""
+    return _FLAGS["flash_attention"]
+
+
+def is_nnx_enabled() -> bool:
+    """Flax NNX integration; kgraph has none, so always False."""
+    return False
+
+
+def enable_unsafe_deserialization() -> None:
+    """Lets `load_model` rebuild Python lambdas from configs (safe mode off). Only for files you trust."""
+    _FLAGS["unsafe_deserialization"] = True
+
+
+def is_unsafe_deserialization_enabled() -> bool:
+    """Whether `enable_unsafe_deserialization()` was called."""
+    return _FLAGS["unsafe_deserialization"]
+
+
+def _positive_or_none(name: str, value) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError(f"`{name}` must be a positive int or None. Received: {name}={value!r}")
+    return value
+
+
+def set_max_epochs(max_epochs: int | None) -> None:
+    """Caps the epochs of every `fit` (for quick debugging runs); None removes the cap.
+
+    Args:
+        max_epochs: a positive int or None. `$KERAS_MAX_EPOCHS` sets it at import.
+    """
+    _FLAGS["max_epochs"] = _positive_or_none("max_epochs", max_epochs)
+
+
+def max_epochs() -> int | None:
+    """The cap `set_max_epochs` set, or None."""
+    return _FLAGS["max_epochs"]
+
+
+def set_max_steps_per_epoch(max_steps_per_epoch: int | None) -> None:
+    """Caps the steps of every epoch of `fit`/`evaluate`/`predict`; None removes the cap.
+
+    Args:
+        max_steps_per_epoch: a positive int or None. `$KERAS_MAX_STEPS_PER_EPOCH` sets it at import.
+    """
+    _FLAGS["max_steps_per_epoch"] = _positive_or_none("max_steps_per_epoch", max_steps_per_epoch)
+
+
+def max_steps_per_epoch() -> int | None:
+    """The cap `set_max_steps_per_epoch` set, or None."""
+    return _FLAGS["max_steps_per_epoch"]

@@ -1,14 +1,25 @@
-"""The global seed that initializers, Dropout and `fit` draw their randomness from."""
+"""Random numbers as Keras 3 draws them on JAX, plus the global seed that initializers, Dropout and `fit` use.
+
+Every function takes `seed`: an int (the same values on every call, bit-equal to Keras' for that int), a
+`SeedGenerator` (a new draw per call; its state is a Variable, so inside a compiled step it is threaded
+functionally and the step stays pure), a raw JAX key, or None (kgraph's global generator, which
+`set_seed` makes repeatable; not usable while `jax.jit` traces, as in Keras).
+"""
 
 from __future__ import annotations
 
+import itertools
 import os
 import random as _pyrandom
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
+from kgraph import config
+
 _state = {"seed": int.from_bytes(os.urandom(4), "little"), "count": 0}
+_generator_ids = itertools.count()
 
 
 def set_seed(seed: int) -> None:
@@ -29,3 +40,164 @@ def next_seed() -> int:
 def key(seed: int | None = None):
     """A raw uint32[2] PRNG key from `seed` (a fresh one when None)."""
     return jax.random.key_data(jax.random.key(next_seed() if seed is None else int(seed)))
+
+
+class SeedGenerator:
+    """A stream of seeds whose state, `[seed, counter]`, is a non-trainable Variable.
+
+    Pass it as `seed=` to get different values on each call. Inside a compiled step its state is read and
+    written functionally, so a layer that owns one stays jittable.
+
+    Args:
+        seed: the initial seed (an int); a random one when None.
+        name: the generator's name; defaults to "seed_generator", made unique.
+    """
+
+    def __init__(self, seed: int | None = None, name: str | None = None, **kwargs) -> None:
+        from kgraph.variables import Variable
+
+        kwargs.pop("backend", None)
+        if kwargs:
+            raise ValueError(f"Unrecognized keyword arguments: {kwargs}")
+        count = next(_generator_ids)
+        self.name = name or ("seed_generator" if count == 0 else f"seed_generator_{count}")
+        self._initial_seed = seed
+        if seed is None:
+            seed = _pyrandom.randint(1, int(1e9))
+        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+            raise ValueError(f"Argument `seed` must be an integer. Received: seed={seed!r}")
+        self.state = Variable(np.array([int(seed) & 0xFFFFFFFF, 0], np.uint32), dtype="uint32", trainable=False,
+                              name="seed_generator_state")
+        self.state.path = f"{self.name}/seed_generator_state"
+
+    def next(self, ordered: bool = True):
+        """The current key (uint32[2]); advances the state."""
+        value = self.state.value
+        if ordered:
+            self.state.assign(value + jnp.asarray([0, 1], jnp.uint32))
+        else:
+            self.state.assign((value + 1) * 5387 % 933199)
+        return jnp.asarray(value, jnp.uint32)
+
+    def get_config(self) -> dict:
+        return {"seed": self._initial_seed, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "SeedGenerator":
+        return cls(**config)
+
+
+def _in_jax_trace() -> bool:
+    return isinstance(jnp.ones(()), jax.core.Tracer)
+
+
+def draw_seed(seed):
+    """The raw JAX key for a `seed` argument (int, SeedGenerator, key array or None)."""
+    if isinstance(seed, SeedGenerator):
+        return seed.next()
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        return jnp.asarray([int(seed) & 0xFFFFFFFF, 0], jnp.uint32)
+    if isinstance(seed, jax.Array) or (isinstance(seed, np.ndarray) and seed.shape == (2,)):
+        return seed
+    if seed is None:
+        if _in_jax_trace():
+            raise ValueError(
+                "When tracing a JAX function, random functions need a seed: create a "
+                "`kgraph.random.SeedGenerator`, keep it on your layer or model, and pass it as `seed=`. "
+                "An unseeded draw would become a constant of the compiled function.")
+        return key()
+    raise ValueError("Argument `seed` must be either an integer or an instance of `SeedGenerator`. "
+                     f"Received: seed={seed!r} (of type {type(seed)})")
+
+
+def _float_dtype(dtype, fn: str) -> str:
+    dtype = dtype or config.floatx()
+    if not jnp.issubdtype(jnp.dtype(dtype), jnp.floating):
+        raise ValueError(f"`kgraph.random.{fn}` requires a floating point `dtype`. Received: dtype={dtype}")
+    return dtype
+
+
+def _shape(shape) -> tuple:
+    return tuple(int(d) for d in shape)
+
+
+def normal(shape, mean: float = 0.0, stddev: float = 1.0, dtype=None, seed=None):
+    """Samples from a normal distribution `N(mean, stddev**2)`."""
+    dtype = _float_dtype(dtype, "normal")
+    return jax.random.normal(draw_seed(seed), shape=_shape(shape), dtype=dtype) * stddev + mean
+
+
+def uniform(shape, minval: float = 0.0, maxval: float = 1.0, dtype=None, seed=None):
+    """Samples uniformly from `[minval, maxval)`."""
+    dtype = _float_dtype(dtype, "uniform")
+    return jax.random.uniform(draw_seed(seed), shape=_shape(shape), dtype=dtype, minval=minval, maxval=maxval)
+
+
+def randint(shape, minval: int, maxval: int, dtype="int32", seed=None):
+    """Samples integers uniformly from `[minval, maxval)`."""
+    if dtype and not jnp.issubdtype(jnp.dtype(dtype), jnp.integer):
+        raise ValueError(f"`kgraph.random.randint` requires an integer `dtype`. Received: dtype={dtype}")
+    return jax.random.randint(draw_seed(seed), shape=_shape(shape), dtype=dtype, minval=minval, maxval=maxval)
+
+
+def truncated_normal(shape, mean: float = 0.0, stddev: float = 1.0, dtype=None, seed=None):
+    """Samples from a normal distribution truncated to two standard deviations around `mean`."""
+    dtype = _float_dtype(dtype, "truncated_normal")
+    sample = jax.random.truncated_normal(draw_seed(seed), shape=_shape(shape), lower=-2.0, upper=2.0, dtype=dtype)
+    return sample * stddev + mean
+
+
+def categorical(logits, num_samples: int, dtype="int32", seed=None):
+    """Draws `num_samples` class indices per row of `logits` (shape `(batch, num_classes)`)."""
+    logits = jnp.asarray(logits)
+    if logits.ndim != 2:
+        raise ValueError("`logits` should be a 2-D tensor with shape [batch_size, num_classes]. "
+                         f"Received: logits={logits}")
+    output_shape = (logits.shape[0], int(num_samples))
+    output = jax.random.categorical(draw_seed(seed), logits[..., None], shape=output_shape, axis=1)
+    return output.astype(dtype)
+
+
+def dropout(inputs, rate: float, noise_shape=None, seed=None):
+    """Zeroes entries with probability `rate` and scales the rest by `1 / (1 - rate)`."""
+    inputs = jnp.asarray(inputs)
+    if not 0.0 <= rate <= 1.0:
+        raise ValueError(f"Argument `rate` must be in [0, 1]. Received: rate={rate}")
+    if rate == 1.0:
+        return jnp.zeros_like(inputs)
+    if rate == 0.0:
+        return inputs
+    keep_prob = 1.0 - rate
+    shape = inputs.shape if noise_shape is None else tuple(
+        inputs.shape[i] if d is None else d for i, d in enumerate(noise_shape))
+    mask = jnp.broadcast_to(jax.random.bernoulli(draw_seed(seed), p=keep_prob, shape=shape), inputs.shape)
+    return jax.lax.select(mask, inputs / keep_prob, jnp.zeros_like(inputs))
+
+
+def shuffle(x, axis: int = 0, seed=None):
+    """`x` with its entries along `axis` randomly permuted."""
+    return jax.random.permutation(draw_seed(seed), jnp.asarray(x), axis, independent=True)
+
+
+def gamma(shape, alpha, dtype=None, seed=None):
+    """Samples from a Gamma distribution with concentration `alpha`."""
+    dtype = _float_dtype(dtype, "gamma")
+    return jax.random.gamma(draw_seed(seed), alpha, shape=_shape(shape), dtype=dtype)
+
+
+def binomial(shape, counts, probabilities, dtype=None, seed=None):
+    """Samples from a Binomial distribution with `counts` trials of success probability `probabilities`."""
+    dtype = _float_dtype(dtype, "binomial")
+    return jax.random.binomial(key=draw_seed(seed), n=jnp.asarray(counts), p=jnp.asarray(probabilities),
+                               shape=_shape(shape), dtype=dtype)
+
+
+def beta(shape, alpha, beta, dtype=None, seed=None):
+    """Samples from a Beta distribution with parameters `alpha` and `beta`."""
+    dtype = _float_dtype(dtype, "beta")
+    return jax.random.beta(key=draw_seed(seed), a=jnp.asarray(alpha), b=jnp.asarray(beta), shape=_shape(shape),
+                           dtype=dtype)
+
+
+__all__ = ["SeedGenerator", "beta", "binomial", "categorical", "dropout", "gamma", "normal", "randint", "shuffle",
+           "truncated_normal", "uniform"]

@@ -1,8 +1,11 @@
-"""Weight and activity regularizers (L1, L2, L1L2) as in Keras, written with `kgraph.ops`."""
+"""Weight and activity regularizers (L1, L2, L1L2, orthogonality) as in Keras, written with `kgraph.ops`."""
 
 from __future__ import annotations
 
-from kgraph import ops
+import numpy as np
+
+from kgraph import config, ops
+from kgraph.identifiers import Identifiers
 
 
 class Regularizer:
@@ -54,21 +57,58 @@ class L2(L1L2):
         return {"l2": self.l2}
 
 
-_ALL = {"L1": L1, "L2": L2, "L1L2": L1L2, "l1": L1, "l2": L2, "l1_l2": L1L2}
+class OrthogonalRegularizer(Regularizer):
+    """Penalizes non-orthogonal rows (or columns) of a rank-2 weight: `factor` times the mean absolute cosine
+    similarity between distinct pairs.
+
+    Args:
+        factor: the penalty's weight.
+        mode: "rows" or "columns": which vectors should be orthogonal.
+    """
+
+    def __init__(self, factor: float = 0.01, mode: str = "rows"):
+        if mode not in ("rows", "columns"):
+            raise ValueError(f'Invalid value for argument `mode`. Expected one of {{"rows", "columns"}}. Received: mode={mode}')
+        if not isinstance(factor, (int, float)) or isinstance(factor, bool) or factor < 0:
+            raise ValueError(f"Invalid value for argument `factor`: expected a float >= 0. Received: factor={factor!r}")
+        self.factor, self.mode = float(factor), mode
+
+    def __call__(self, x):
+        if ops.ndim(x) != 2:
+            raise ValueError(f"Inputs to OrthogonalRegularizer must have rank 2. Received: inputs.shape={ops.shape(x)}")
+        axis = 1 if self.mode == "rows" else 0
+        x = ops.divide(x, ops.sqrt(ops.maximum(ops.sum(ops.square(x), axis=axis, keepdims=True), config.epsilon())))
+        product = ops.matmul(x, ops.transpose(x)) if self.mode == "rows" else ops.matmul(ops.transpose(x), x)
+        size = ops.shape(x)[1 - axis]
+        off_diagonal = ops.multiply(product, (1.0 - np.eye(size)).astype(np.float32))
+        return ops.multiply(self.factor * 0.5 / (size * (size - 1.0) / 2.0), ops.sum(ops.abs(off_diagonal)))
+
+    def get_config(self):
+        return {"factor": self.factor, "mode": self.mode}
+
+
+l1, l2, l1_l2, orthogonal_regularizer = L1, L2, L1L2, OrthogonalRegularizer
+
+_IDENTIFIERS = Identifiers("regularizer", "keras.regularizers", Regularizer,
+                           classes={c.__name__: c for c in (Regularizer, L1, L2, L1L2, OrthogonalRegularizer)},
+                           functions={}, instance_names={"l1": L1, "l2": L2, "l1_l2": L1L2,
+                                                         "orthogonal_regularizer": OrthogonalRegularizer})
 
 
 def get(identifier):
+    """A regularizer from None, an instance or callable (returned as is), a name ("l2", "L1L2") or a config."""
     if identifier is None or isinstance(identifier, Regularizer) or callable(identifier):
         return identifier
-    if isinstance(identifier, str) and identifier in _ALL:
-        return _ALL[identifier]()
-    if isinstance(identifier, dict) and identifier.get("class_name") in _ALL:
-        return _ALL[identifier["class_name"]].from_config(identifier.get("config", {}))
-    raise ValueError(f"Could not interpret regularizer identifier: {identifier!r}. Expected one of: l1, l2, l1_l2.")
+    if isinstance(identifier, (str, dict)):
+        return deserialize(identifier)
+    raise ValueError(f"Could not interpret regularizer identifier: {identifier!r}")
+
+
+def deserialize(config, custom_objects: dict | None = None) -> Regularizer:
+    """The regularizer `serialize` (or `keras.regularizers.serialize`) described."""
+    return _IDENTIFIERS.deserialize(config, custom_objects)
 
 
 def serialize(regularizer) -> dict | None:
-    if regularizer is None:
-        return None
-    return {"module": "keras.regularizers", "class_name": type(regularizer).__name__,
-            "config": regularizer.get_config(), "registered_name": None}
+    """A Keras-format config of `regularizer` (None stays None)."""
+    return None if regularizer is None else _IDENTIFIERS.serialize(regularizer)

@@ -13,3 +13,4 @@ from kgraph.layers.preprocessing import *  # noqa: F401,F403
 from kgraph.layers.regularization import *  # noqa: F401,F403
 from kgraph.layers.reshaping import *  # noqa: F401,F403
 from kgraph.layers.rnn import *  # noqa: F401,F403
+from kgraph.layers.serialization import deserialize, serialize  # noqa: E402,F401

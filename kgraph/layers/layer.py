@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import collections
 import inspect
 import re
 from typing import Any
 
-from kgraph import config, context, initializers, regularizers
+from kgraph import config, constraints, context, initializers, regularizers
 from kgraph.ir.types import canonical_dtype, is_float
 from kgraph.keras_tensor import KerasTensor
 from kgraph.tracing import SymbolicTensor, Trace, current_trace
 from kgraph import tree
+from kgraph.backend.naming import get_uid
 from kgraph.variables import Variable
-
-_uids: collections.Counter = collections.Counter()
 
 
 def unique_name(base: str) -> str:
     """Keras' naming: the first "dense", then "dense_1", "dense_2", …"""
-    count = _uids[base]
-    _uids[base] += 1
+    count = get_uid(base) - 1
     return base if count == 0 else f"{base}_{count}"
 
 
@@ -215,7 +212,7 @@ class Layer:
         variable = Variable(initializers.get(initializer), shape=shape, dtype=dtype, trainable=trainable, name=name)
         variable.path = f"{self.name}/{variable.name}"
         variable.regularizer = regularizers.get(regularizer)
-        variable.constraint = constraint
+        variable.constraint = constraints.get(constraint)
         (self._trainable_variables if trainable else self._non_trainable_variables).append(variable)
         if not self.trainable:
             variable.trainable = False if trainable else variable.trainable

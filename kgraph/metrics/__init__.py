@@ -9,71 +9,80 @@ from __future__ import annotations
 import inspect
 from typing import Any, Callable
 
+from kgraph.identifiers import Identifiers
+from kgraph.losses.focal_losses import binary_focal_crossentropy, categorical_focal_crossentropy
+from kgraph.losses.hinge_losses import categorical_hinge, hinge, squared_hinge
 from kgraph.losses.loss import to_snake_case
 from kgraph.losses.losses import (
     binary_crossentropy, categorical_crossentropy, huber, kl_divergence, mean_absolute_error,
     mean_absolute_percentage_error, mean_squared_error, sparse_categorical_crossentropy,
 )
+from kgraph.losses.regression_losses import log_cosh, mean_squared_logarithmic_error, poisson
 from kgraph.metrics.accuracy_metrics import (
-    Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy, TopKCategoricalAccuracy, accuracy,
-    binary_accuracy, categorical_accuracy, sparse_categorical_accuracy, top_k_categorical_accuracy,
+    Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy, SparseTopKCategoricalAccuracy,
+    TopKCategoricalAccuracy, accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
+    sparse_top_k_categorical_accuracy, top_k_categorical_accuracy,
 )
-from kgraph.metrics.confusion_metrics import AUC, Precision, Recall
+from kgraph.metrics.confusion_metrics import (
+    AUC, FalseNegatives, FalsePositives, Precision, PrecisionAtRecall, Recall, RecallAtPrecision,
+    SensitivityAtSpecificity, SpecificityAtSensitivity, TrueNegatives, TruePositives,
+)
+from kgraph.metrics.correlation_metrics import (
+    ConcordanceCorrelation, PearsonCorrelation, concordance_correlation, pearson_correlation,
+)
+from kgraph.metrics.iou_metrics import IoU, BinaryIoU, MeanIoU, OneHotIoU, OneHotMeanIoU
 from kgraph.metrics.metric import Metric
+from kgraph.metrics.probabilistic_metrics import (
+    BinaryCrossentropy, CategoricalCrossentropy, CategoricalHinge, CosineSimilarity, Hinge, KLDivergence,
+    LogCoshError, MeanSquaredLogarithmicError, Poisson, SparseCategoricalCrossentropy, SquaredHinge,
+)
 from kgraph.metrics.reduction_metrics import Mean, MeanMetricWrapper, Sum
 from kgraph.metrics.regression_metrics import (
     MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredError, RootMeanSquaredError,
 )
+from kgraph.metrics.shape_built_metrics import F1Score, FBetaScore, R2Score
 
-__all__ = [
-    "Metric", "Mean", "Sum", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy",
-    "SparseCategoricalAccuracy", "TopKCategoricalAccuracy", "MeanSquaredError", "MeanAbsoluteError",
-    "MeanAbsolutePercentageError", "RootMeanSquaredError", "AUC", "Precision", "Recall", "accuracy",
-    "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy", "top_k_categorical_accuracy",
-    "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy", "huber",
-    "kl_divergence", "mean_absolute_error", "mean_absolute_percentage_error", "mean_squared_error",
-    "get", "serialize", "deserialize",
-]
+_CLASS_LIST = (
+    Metric, Mean, Sum, MeanMetricWrapper, Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
+    TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy, MeanSquaredError, MeanAbsoluteError,
+    MeanAbsolutePercentageError, MeanSquaredLogarithmicError, RootMeanSquaredError, LogCoshError, AUC, Precision,
+    Recall, TruePositives, FalsePositives, TrueNegatives, FalseNegatives, PrecisionAtRecall, RecallAtPrecision,
+    SensitivityAtSpecificity, SpecificityAtSensitivity, BinaryCrossentropy, CategoricalCrossentropy,
+    SparseCategoricalCrossentropy, KLDivergence, Poisson, CosineSimilarity, Hinge, SquaredHinge, CategoricalHinge,
+    PearsonCorrelation, ConcordanceCorrelation, IoU, BinaryIoU, MeanIoU, OneHotIoU, OneHotMeanIoU, F1Score,
+    FBetaScore, R2Score,
+)
+_FUNCTION_LIST = (
+    accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy, top_k_categorical_accuracy,
+    sparse_top_k_categorical_accuracy, binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy,
+    binary_focal_crossentropy, categorical_focal_crossentropy, huber, kl_divergence, mean_absolute_error,
+    mean_absolute_percentage_error, mean_squared_error, mean_squared_logarithmic_error, log_cosh, poisson, hinge,
+    squared_hinge, categorical_hinge, pearson_correlation, concordance_correlation,
+)
+
+__all__ = [cls.__name__ for cls in _CLASS_LIST] + [fn.__name__ for fn in _FUNCTION_LIST] + [
+    "get", "serialize", "deserialize"]
 
 ACCURACY_MARKERS = ("accuracy", "acc")
 
-_CLASSES: dict[str, type[Metric]] = {
-    cls.__name__: cls for cls in (
-        Metric, Mean, Sum, MeanMetricWrapper, Accuracy, BinaryAccuracy, CategoricalAccuracy,
-        SparseCategoricalAccuracy, TopKCategoricalAccuracy, MeanSquaredError, MeanAbsoluteError,
-        MeanAbsolutePercentageError, RootMeanSquaredError, AUC, Precision, Recall,
-    )
-}
 # Names `get` instantiates: class names, their snake_case forms ("auc", "sparse_categorical_accuracy"), aliases.
+# Classes that need constructor arguments (IoU, PrecisionAtRecall, ...) are reachable by config only.
+_NEEDS_ARGS = (Metric, MeanMetricWrapper, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU, PrecisionAtRecall,
+               RecallAtPrecision, SensitivityAtSpecificity, SpecificityAtSensitivity)
 _BY_NAME: dict[str, type[Metric]] = {
-    name: cls for cls in _CLASSES.values() if cls not in (Metric, MeanMetricWrapper)
+    name: cls for cls in _CLASS_LIST if cls not in _NEEDS_ARGS
     for name in (cls.__name__, to_snake_case(cls.__name__))
 }
 _BY_NAME.update({"mse": MeanSquaredError, "MSE": MeanSquaredError, "mae": MeanAbsoluteError,
-                 "MAE": MeanAbsoluteError, "mape": MeanAbsolutePercentageError, "MAPE": MeanAbsolutePercentageError})
-# Functions a MeanMetricWrapper config may name.
-_FUNCTIONS: dict[str, Callable] = {fn.__name__: fn for fn in (
-    accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy, top_k_categorical_accuracy,
-    binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy, huber, kl_divergence,
-    mean_absolute_error, mean_absolute_percentage_error, mean_squared_error,
-)}
-
-
-def _unknown(identifier) -> ValueError:
-    return ValueError(f"Could not interpret metric identifier: {identifier!r}. "
-                      f"Expected one of: {', '.join(sorted({*_BY_NAME, *ACCURACY_MARKERS}))}, "
-                      "a Metric instance or class, a config dict, or a function fn(y_true, y_pred).")
+                 "MAE": MeanAbsoluteError, "mape": MeanAbsolutePercentageError, "MAPE": MeanAbsolutePercentageError,
+                 "msle": MeanSquaredLogarithmicError, "MSLE": MeanSquaredLogarithmicError, "logcosh": LogCoshError})
+_IDENTIFIERS = Identifiers("metric", "keras.metrics", Metric, classes={cls.__name__: cls for cls in _CLASS_LIST},
+                           functions={fn.__name__: fn for fn in _FUNCTION_LIST}, instance_names=_BY_NAME)
 
 
 def serialize(metric: Metric | Callable) -> dict[str, Any]:
     """A Keras-format config: `{"module", "class_name", "config", "registered_name"}` (Keras reads it too)."""
-    if isinstance(metric, Metric):
-        return {"module": "keras.metrics", "class_name": type(metric).__name__, "config": metric.get_config(),
-                "registered_name": None}
-    if callable(metric) and hasattr(metric, "__name__"):
-        return {"module": "builtins", "class_name": "function", "config": metric.__name__,
-                "registered_name": "function"}
-    raise TypeError(f"Cannot serialize {metric!r}: expected a Metric instance or a metric function")
+    return _IDENTIFIERS.serialize(metric)
 
 
 def deserialize(config: dict[str, Any] | str, custom_objects: dict[str, Any] | None = None) -> Metric | Callable:
@@ -83,21 +92,7 @@ def deserialize(config: dict[str, Any] | str, custom_objects: dict[str, Any] | N
         config: a config dict, or a metric class's or function's name.
         custom_objects: extra names → classes or functions to look up.
     """
-    custom = dict(custom_objects or {})
-    if isinstance(config, str):
-        obj = custom.get(config) or _FUNCTIONS.get(config) or _BY_NAME.get(config)
-        if obj is None:
-            raise _unknown(config)
-        return obj() if inspect.isclass(obj) else obj
-    if not isinstance(config, dict) or not isinstance(config.get("class_name"), str):
-        raise ValueError(f"A metric config must be a dict with a string 'class_name'. Received: {config!r}")
-    class_name, inner = config["class_name"], config.get("config")
-    if class_name == "function":
-        return deserialize(inner, custom)
-    cls = custom.get(class_name) or _CLASSES.get(class_name)
-    if cls is None:
-        raise _unknown(class_name)
-    return cls.from_config(dict(inner or {}))
+    return _IDENTIFIERS.deserialize(config, custom_objects)
 
 
 def get(identifier: Metric | str | dict | Callable | type | None) -> Metric | str | None:
@@ -115,7 +110,7 @@ def get(identifier: Metric | str | dict | Callable | type | None) -> Metric | st
             return identifier
         cls = _BY_NAME.get(identifier)
         if cls is None:
-            raise _unknown(identifier)
+            raise _IDENTIFIERS.unknown(identifier, ACCURACY_MARKERS)
         return cls()
     if isinstance(identifier, dict):
         return deserialize(identifier)
@@ -124,4 +119,4 @@ def get(identifier: Metric | str | dict | Callable | type | None) -> Metric | st
     if callable(identifier):
         name = getattr(identifier, "name", None) or getattr(identifier, "__name__", None)
         return MeanMetricWrapper(identifier, name=name or to_snake_case(type(identifier).__name__))
-    raise _unknown(identifier)
+    raise _IDENTIFIERS.unknown(identifier, ACCURACY_MARKERS)

@@ -140,3 +140,40 @@ class TopKCategoricalAccuracy(_BuiltinMeanMetric):
     def __init__(self, k: int = 5, name: str = "top_k_categorical_accuracy", dtype=None):
         super().__init__(top_k_categorical_accuracy, name=name, dtype=dtype, k=k)
         self.k = k
+
+
+def sparse_top_k_categorical_accuracy(y_true, y_pred, k: int = 5, from_sorted_ids: bool = False):
+    """1.0 where the integer label is among the `k` highest-scored classes (or, with `from_sorted_ids`, among
+    the first `k` of the class ids `y_pred` lists best first), else 0.0."""
+    y_pred = ops.convert_to_tensor(y_pred)
+    y_true = ops.convert_to_tensor(y_true, dtype=y_pred.dtype if from_sorted_ids else "int32")
+    true_shape = ops.shape(y_true)
+    if ops.ndim(y_pred) > 2:
+        y_pred = ops.reshape(y_pred, (-1, ops.shape(y_pred)[-1]))
+    reshape_matches = ops.ndim(y_true) > 1
+    if reshape_matches:
+        y_true = ops.reshape(y_true, (-1,))
+    if from_sorted_ids:
+        first_k = ops.slice(y_pred, (0, 0), (-1, k))
+        matches = ops.greater(ops.sum(ops.cast(ops.equal(ops.expand_dims(y_true, 1), first_k), "int32"), axis=1), 0)
+    else:
+        matches = _in_top_k(y_true, y_pred, k)
+    matches = ops.cast(matches, config.floatx())
+    return ops.reshape(matches, true_shape) if reshape_matches else matches
+
+
+class SparseTopKCategoricalAccuracy(_BuiltinMeanMetric):
+    """How often integer labels are among the `k` highest-scored classes.
+
+    Args:
+        k: how many of the top predictions to look at.
+        name: defaults to "sparse_top_k_categorical_accuracy".
+        dtype: the dtype of the state and result.
+        from_sorted_ids: `y_pred` holds class ids sorted best first rather than scores.
+    """
+
+    def __init__(self, k: int = 5, name: str = "sparse_top_k_categorical_accuracy", dtype=None,
+                 from_sorted_ids: bool = False):
+        kwargs = {"from_sorted_ids": True} if from_sorted_ids else {}
+        super().__init__(sparse_top_k_categorical_accuracy, name=name, dtype=dtype, k=k, **kwargs)
+        self.k, self.from_sorted_ids = k, from_sorted_ids

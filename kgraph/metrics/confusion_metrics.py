@@ -1,4 +1,4 @@
-"""Confusion-matrix metrics: Precision, Recall and AUC (ROC, PR), accumulated per threshold."""
+"""Confusion-matrix metrics: counts, Precision, Recall, AUC (ROC, PR) and rates at a constraint, per threshold."""
 
 from __future__ import annotations
 
@@ -245,6 +245,11 @@ class AUC(Metric):
         else:
             self._build(None)
 
+    def build_for_output_shape(self, y_pred_shape, y_true_shape=None) -> None:
+        """With `multi_label`, creates the per-label counts for predictions of shape `(batch, labels)`."""
+        if not self._built and len(y_pred_shape) == 2 and y_pred_shape[1] is not None:
+            self._build(y_pred_shape[1])
+
     @property
     def thresholds(self) -> list[float]:
         """The thresholds, including the -epsilon and 1+epsilon end points."""
@@ -342,3 +347,167 @@ class AUC(Metric):
         if self._init_from_thresholds:
             config_["thresholds"] = self.thresholds[1:-1]
         return config_
+
+
+class _ConditionCount(Metric):
+    """One confusion-matrix count ("tp", "fp", "tn" or "fn") per threshold."""
+
+    _condition = ""
+
+    def __init__(self, thresholds=None, name: str | None = None, dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.init_thresholds = thresholds
+        self.thresholds = _parse_thresholds(thresholds, 0.5)
+        self._thresholds_distributed_evenly = _evenly_distributed(self.thresholds)
+        self.accumulator = self.add_variable((len(self.thresholds),), "zeros", name="accumulator")
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        update_confusion_matrix({self._condition: self.accumulator}, y_true, y_pred, self.thresholds,
+                                thresholds_distributed_evenly=self._thresholds_distributed_evenly,
+                                sample_weight=sample_weight)
+
+    def result(self):
+        value = self.accumulator.value
+        return ops.squeeze(value, 0) if len(self.thresholds) == 1 else value
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "thresholds": self.init_thresholds}
+
+
+def _condition_count(class_name: str, condition: str, what: str):
+    doc = (f"The weighted number of {what} at each threshold.\n\n    Args:\n        thresholds: a float or list of "
+           "floats in [0, 1]; a prediction above one counts as positive (default 0.5).\n"
+           "        name, dtype: the metric's name and state dtype.\n")
+    return type(class_name, (_ConditionCount,), {"_condition": condition, "__doc__": doc, "__module__": __name__})
+
+
+TruePositives = _condition_count("TruePositives", "tp", "true positives")
+FalsePositives = _condition_count("FalsePositives", "fp", "false positives")
+TrueNegatives = _condition_count("TrueNegatives", "tn", "true negatives")
+FalseNegatives = _condition_count("FalseNegatives", "fn", "false negatives")
+
+
+class _AtConstraint(Metric):
+    """The best value of one rate among the thresholds where another rate meets `value` (Keras' grid of
+    `num_thresholds` evenly spaced thresholds)."""
+
+    _value_name = ""
+
+    def __init__(self, value: float, num_thresholds: int = 200, class_id: int | None = None, name: str | None = None,
+                 dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        if not 0 <= value <= 1:
+            raise ValueError(f"Argument `{self._value_name}` must be in the range [0, 1]. "
+                             f"Received: {self._value_name}={value}")
+        if num_thresholds <= 0:
+            raise ValueError(f"Argument `num_thresholds` must be an integer > 0. Received: num_thresholds={num_thresholds}")
+        self.value, self.class_id, self.num_thresholds = value, class_id, num_thresholds
+        if num_thresholds == 1:
+            self.thresholds, self._thresholds_distributed_evenly = [0.5], False
+        else:
+            self.thresholds = [0.0] + [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)] + [1.0]
+            self._thresholds_distributed_evenly = True
+        shape = (len(self.thresholds),)
+        self.true_positives = self.add_variable(shape, "zeros", name="true_positives")
+        self.false_positives = self.add_variable(shape, "zeros", name="false_positives")
+        self.true_negatives = self.add_variable(shape, "zeros", name="true_negatives")
+        self.false_negatives = self.add_variable(shape, "zeros", name="false_negatives")
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        update_confusion_matrix(
+            {"tp": self.true_positives, "tn": self.true_negatives, "fp": self.false_positives,
+             "fn": self.false_negatives},
+            y_true, y_pred, self.thresholds, thresholds_distributed_evenly=self._thresholds_distributed_evenly,
+            class_id=self.class_id, sample_weight=sample_weight)
+
+    def _rates(self):
+        tp, fp = self.true_positives.value, self.false_positives.value
+        tn, fn = self.true_negatives.value, self.false_negatives.value
+        return {"recall": ops.divide_no_nan(tp, ops.add(tp, fn)), "precision": ops.divide_no_nan(tp, ops.add(tp, fp)),
+                "specificity": ops.divide_no_nan(tn, ops.add(tn, fp))}
+
+    def _best(self, constrained, dependent):
+        """max(dependent where constrained >= value), 0 when none qualifies."""
+        return ops.maximum(ops.max(ops.where(ops.greater_equal(constrained, self.value), dependent, 0.0)), 0.0)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "class_id": self.class_id, "num_thresholds": self.num_thresholds,
+                self._value_name: self.value}
+
+
+class SensitivityAtSpecificity(_AtConstraint):
+    """The best sensitivity (recall) where specificity >= `specificity`.
+
+    Args:
+        specificity: in [0, 1].
+        num_thresholds: the number of thresholds tried.
+        class_id: the class to compute it for, from multi-class predictions.
+        name, dtype: the metric's name and state dtype.
+    """
+
+    _value_name = "specificity"
+
+    def __init__(self, specificity: float, num_thresholds: int = 200, class_id: int | None = None,
+                 name: str | None = None, dtype=None):
+        super().__init__(specificity, num_thresholds, class_id, name, dtype)
+
+    def result(self):
+        rates = self._rates()
+        return self._best(rates["specificity"], rates["recall"])
+
+
+class SpecificityAtSensitivity(_AtConstraint):
+    """The best specificity where sensitivity (recall) >= `sensitivity`.
+
+    Args:
+        sensitivity: in [0, 1].
+        num_thresholds, class_id, name, dtype: as in `SensitivityAtSpecificity`.
+    """
+
+    _value_name = "sensitivity"
+
+    def __init__(self, sensitivity: float, num_thresholds: int = 200, class_id: int | None = None,
+                 name: str | None = None, dtype=None):
+        super().__init__(sensitivity, num_thresholds, class_id, name, dtype)
+
+    def result(self):
+        rates = self._rates()
+        return self._best(rates["recall"], rates["specificity"])
+
+
+class PrecisionAtRecall(_AtConstraint):
+    """The best precision where recall >= `recall`.
+
+    Args:
+        recall: in [0, 1].
+        num_thresholds, class_id, name, dtype: as in `SensitivityAtSpecificity`.
+    """
+
+    _value_name = "recall"
+
+    def __init__(self, recall: float, num_thresholds: int = 200, class_id: int | None = None,
+                 name: str | None = None, dtype=None):
+        super().__init__(recall, num_thresholds, class_id, name, dtype)
+
+    def result(self):
+        rates = self._rates()
+        return self._best(rates["recall"], rates["precision"])
+
+
+class RecallAtPrecision(_AtConstraint):
+    """The best recall where precision >= `precision`.
+
+    Args:
+        precision: in [0, 1].
+        num_thresholds, class_id, name, dtype: as in `SensitivityAtSpecificity`.
+    """
+
+    _value_name = "precision"
+
+    def __init__(self, precision: float, num_thresholds: int = 200, class_id: int | None = None,
+                 name: str | None = None, dtype=None):
+        super().__init__(precision, num_thresholds, class_id, name, dtype)
+
+    def result(self):
+        rates = self._rates()
+        return self._best(rates["precision"], rates["recall"])

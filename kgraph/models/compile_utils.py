@@ -141,6 +141,8 @@ class CompileMetrics:
             metric = metrics_module.MeanMetricWrapper(metric, name=getattr(metric, "__name__", "metric"))
         if isinstance(item, str):
             metric.name = item
+        if hasattr(metric, "build_for_output_shape") and not metric._built and output_shape:
+            metric.build_for_output_shape(tuple(output_shape))
         return metric
 
     @property

@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from kgraph import config
 from kgraph import metrics as metrics_module
 from kgraph import random as kg_random
 from kgraph.callbacks import Callback, CallbackList, History, ProgbarLogger
@@ -361,6 +362,8 @@ class Trainer(CustomSteps):
         A model that overrides `train_step`/`test_step`/`predict_step` (Keras' JAX-style signatures) gets its
         own step compiled instead, fed batch by batch.
         """
+        if kind == "train":
+            self.optimizer.track_constraints(self._partition()[0])
         custom = custom_step(self, kind)
         dist = current_distribution()
         key = (kind, id(program), stream or custom is not None, dist)
@@ -512,6 +515,9 @@ class Trainer(CustomSteps):
             (x_flat, y, sample_weight), (vx, vy, vsw) = split_for_validation((x_flat, y, sample_weight), validation_split)
             x = x_flat if len(x_flat) > 1 else x_flat[0]
             validation_data = (vx if len(vx) > 1 else vx[0], vy, vsw)
+        epochs = min(epochs, config.max_epochs() or epochs)
+        if config.max_steps_per_epoch():
+            steps_per_epoch = min(steps_per_epoch or config.max_steps_per_epoch(), config.max_steps_per_epoch())
         adapter, program, names = self._data(x, y, sample_weight, batch_size, steps_per_epoch, shuffle, class_weight, True)
         try:
             return self._fit(adapter, program, names, epochs, verbose, callbacks, validation_data, initial_epoch,

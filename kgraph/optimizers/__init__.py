@@ -1,20 +1,26 @@
-"""Keras 3 optimizers (SGD, RMSprop, Adam, AdamW) compiled to pure optax updates."""
+"""Keras 3 optimizers compiled to pure optax updates."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from kgraph.optimizers.adam import Adam
+from kgraph.optimizers.adaptive import Adadelta, Adagrad, Adamax, Nadam
 from kgraph.optimizers.adamw import AdamW
+from kgraph.optimizers.ftrl_adafactor import Adafactor, Ftrl
 from kgraph.optimizers.optimizer import Optimizer
 from kgraph.optimizers.rmsprop import RMSprop
 from kgraph.optimizers.sgd import SGD
+from kgraph.optimizers.sign_and_trust import Lamb, Lion
+from kgraph.optimizers import schedules
 
-__all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "get", "serialize", "deserialize"]
+__all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Adadelta", "Adafactor", "Adagrad", "Adamax", "Ftrl",
+           "Lamb", "Lion", "Nadam", "get", "serialize", "deserialize", "schedules"]
 
 # Keras' identifiers: lower-cased class names.
 _BY_NAME: dict[str, type[Optimizer]] = {
-    cls.__name__.lower(): cls for cls in (Adam, AdamW, RMSprop, SGD)
+    cls.__name__.lower(): cls
+    for cls in (Adam, AdamW, RMSprop, SGD, Adadelta, Adafactor, Adagrad, Adamax, Ftrl, Lamb, Lion, Nadam)
 }
 
 

@@ -8,7 +8,6 @@ learning rate can change between steps without recompiling.
 
 from __future__ import annotations
 
-import collections
 import math
 import numbers
 import re
@@ -18,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from kgraph.backend.naming import get_uid
 from kgraph.optimizers.schedules import learning_rate_schedule as schedules
 
 # Keras-only constructor arguments, accepted when they hold the Keras default
@@ -30,15 +30,12 @@ _INERT_KERAS_ARGS = {
     "gradient_accumulation_steps": None,
 }
 
-_name_counts: collections.Counter[str] = collections.Counter()
-
 
 def _auto_name(class_name: str) -> str:
     """Return a unique snake_case name, as Keras does: `adam`, `adam_1`, ..."""
     base = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", class_name)
     base = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", base).lower()
-    count = _name_counts[base]
-    _name_counts[base] += 1
+    count = get_uid(base) - 1
     return base if count == 0 else f"{base}_{count}"
 
 
@@ -133,6 +130,7 @@ class Optimizer:
         )
         self.name = name if name is not None else _auto_name(type(self).__name__)
         self.state: dict[str, Any] | None = None
+        self._constraints: list = []
 
     def _update_rule(self) -> optax.GradientTransformationExtraArgs:
         """Return the optimizer's own update as an optax transformation."""
@@ -187,11 +185,29 @@ class Optimizer:
         if self._schedule is not None:  # the state holds the rate the next step uses, as without a schedule
             learning_rate = jnp.asarray(self._schedule(iterations + 1), jnp.float32)
         new_state = {"iterations": iterations + 1, "learning_rate": learning_rate, "slots": slots}
-        return optax.apply_updates(params, updates), new_state
+        return self._constrained(optax.apply_updates(params, updates)), new_state
 
-    def build(self, params: list[jax.Array]) -> None:
-        """Create the optimizer state for `params` and keep it in `self.state`."""
-        self.state = self.init(params)
+    def track_constraints(self, variables: list) -> None:
+        """Records each variable's `constraint`, which every later step applies to that variable's new value
+        (Keras' rule); `variables` are in the order of the `params` the steps receive."""
+        self._constraints = [getattr(v, "constraint", None) for v in variables]
+
+    def _constrained(self, params: list[jax.Array]) -> list[jax.Array]:
+        if not any(c is not None for c in self._constraints):
+            return params
+        if len(self._constraints) != len(params):
+            raise ValueError(
+                f"{type(self).__name__} tracks constraints for {len(self._constraints)} variables but the step "
+                f"updates {len(params)}; call `track_constraints` (or `build`) with the variables being trained."
+            )
+        return [p if c is None else jnp.asarray(c(p), p.dtype) for c, p in zip(self._constraints, params)]
+
+    def build(self, params: list) -> None:
+        """Create the optimizer state for `params` (arrays, or Variables whose constraints the steps then apply)
+        and keep it in `self.state`."""
+        if any(hasattr(p, "constraint") for p in params):
+            self.track_constraints(params)
+        self.state = self.init([getattr(p, "value", p) for p in params])
 
     @property
     def built(self) -> bool:

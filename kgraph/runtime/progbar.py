@@ -7,6 +7,7 @@ loop does not wait on the device at every step.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import re
@@ -16,6 +17,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
+
+from kgraph import config
 
 # ANSI colour/bold codes, which take no room on screen.
 _ANSI_CODE = re.compile(r"\x1b\[[0-9;]*m")
@@ -60,7 +63,11 @@ def _format_eta(seconds: float) -> str:
 
 
 def _write(message: str) -> None:
-    """Writes to stdout; where it cannot encode the bar glyph, falls back to `=` as Keras does."""
+    """Writes to stdout (to the "kgraph" logger when interactive logging is off); where stdout cannot encode
+    the bar glyph, falls back to `=` as Keras does."""
+    if not config.is_interactive_logging_enabled():
+        logging.getLogger("kgraph").info(message.strip("\r\n"))
+        return
     try:
         sys.stdout.write(message)
     except UnicodeEncodeError:

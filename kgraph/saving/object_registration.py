@@ -12,6 +12,8 @@ import inspect
 import threading
 from typing import Any
 
+from kgraph import config
+
 _local = threading.local()
 
 # "package>name" -> object. `get_custom_objects()` returns this dict itself, so users may add entries.
@@ -147,7 +149,7 @@ def in_safe_mode() -> bool | None:
     scoped = getattr(_local, "safe_mode", None)
     if scoped is not None:
         return scoped
-    return None if _global_safe_mode["value"] else False
+    return None if _global_safe_mode["value"] and not config.is_unsafe_deserialization_enabled() else False
 
 
 def enable_unsafe_deserialization() -> None:

@@ -27,6 +27,10 @@ def _data(kind, rng, rank=2):
     lead = (B,) if rank == 2 else (B, T)
     if kind == "regression":
         return rng.normal(size=lead + (D,)).astype("float32"), rng.normal(size=lead + (D,)).astype("float32")
+    if kind == "positive":
+        return (rng.random(lead + (D,)) * 3).astype("float32"), (rng.random(lead + (D,)) * 3 + 0.05).astype("float32")
+    if kind == "signs":
+        return np.sign(rng.normal(size=lead + (D,))).astype("float32"), rng.normal(size=lead + (D,)).astype("float32")
     if kind == "distribution":
         return _probs(rng, lead + (D,)), _probs(rng, lead + (D,))
     if kind == "binary":
@@ -69,6 +73,24 @@ SPECS = [
     ("SparseCategoricalCrossentropy", {"from_logits": True}, "sparse_logits"),
     ("SparseCategoricalCrossentropy", {"ignore_class": 2}, "sparse"),
     ("SparseCategoricalCrossentropy", {"from_logits": True, "ignore_class": 0}, "sparse_logits"),
+    ("Hinge", {}, "binary"),
+    ("Hinge", {}, "signs"),
+    ("SquaredHinge", {}, "binary"),
+    ("CategoricalHinge", {}, "categorical"),
+    ("LogCosh", {}, "regression"),
+    ("MeanSquaredLogarithmicError", {}, "positive"),
+    ("Poisson", {}, "positive"),
+    ("BinaryFocalCrossentropy", {}, "binary"),
+    ("BinaryFocalCrossentropy", {"apply_class_balancing": True, "alpha": 0.4, "gamma": 1.5, "label_smoothing": 0.1},
+     "binary"),
+    ("BinaryFocalCrossentropy", {"from_logits": True, "gamma": 3.0}, "binary_logits"),
+    ("CategoricalFocalCrossentropy", {}, "categorical"),
+    ("CategoricalFocalCrossentropy", {"from_logits": True, "alpha": 0.5, "label_smoothing": 0.1},
+     "categorical_logits"),
+    ("CategoricalGeneralizedCrossEntropy", {}, "sparse"),
+    ("CategoricalGeneralizedCrossEntropy", {"q": 0.8}, "sparse"),
+    ("Dice", {"axis": -1}, "binary"),
+    ("Tversky", {"alpha": 0.7, "beta": 0.3, "axis": -1}, "binary"),
 ]
 SPEC_IDS = [f"{name}-{kwargs}" for name, kwargs, _ in SPECS]
 
@@ -151,6 +173,18 @@ FUNCTIONS = [
     ("categorical_crossentropy", {"label_smoothing": 0.2}, "categorical"),
     ("sparse_categorical_crossentropy", {"from_logits": True}, "sparse_logits"),
     ("sparse_categorical_crossentropy", {"ignore_class": 4}, "sparse"),
+    ("hinge", {}, "binary"),
+    ("squared_hinge", {}, "signs"),
+    ("categorical_hinge", {}, "categorical"),
+    ("log_cosh", {}, "regression"),
+    ("mean_squared_logarithmic_error", {}, "positive"),
+    ("poisson", {}, "positive"),
+    ("binary_focal_crossentropy", {"apply_class_balancing": True}, "binary"),
+    ("categorical_focal_crossentropy", {"gamma": 1.0}, "categorical"),
+    ("categorical_generalized_cross_entropy", {"q": 0.3}, "sparse"),
+    ("dice", {}, "binary"),
+    ("dice", {"axis": (1,)}, "binary"),
+    ("tversky", {"alpha": 0.2, "beta": 0.8}, "binary"),
 ]
 
 
@@ -266,3 +300,37 @@ def test_gradients_are_finite_and_match_keras():
         expected = np.asarray(jax.grad(lambda p: theirs(y_true, p))(y_pred))
         finite = np.isfinite(expected)
         _close(np.asarray(grad)[finite], expected[finite])
+
+
+def test_ctc_matches_keras_eager_and_jitted():
+    rng = np.random.default_rng(4)
+    labels = rng.integers(1, C, (B, 4))
+    labels[:, 3] = 0  # padding (the blank) shortens some label sequences
+    logits = rng.normal(size=(B, 9, C)).astype("float32")
+    for reduction in ("sum_over_batch_size", None):
+        ours, theirs = kgraph.losses.CTC(reduction=reduction), keras.losses.CTC(reduction=reduction)
+        _close(ours(labels, logits), theirs(labels, logits))
+        _close(jax.jit(lambda a, b: ours(a, b))(labels, logits), theirs(labels, logits))
+
+
+def test_circle_matches_keras_and_averages_over_positive_pairs():
+    rng = np.random.default_rng(6)
+    embeddings = rng.normal(size=(B, 8)).astype("float32")
+    embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
+    labels = rng.integers(0, 4, (B,))
+    for kwargs in ({}, {"gamma": 10.0, "margin": 0.2, "remove_diagonal": False}):
+        _close(kgraph.losses.Circle(**kwargs)(labels, embeddings), keras.losses.Circle(**kwargs)(labels, embeddings))
+    _close(kgraph.losses.circle(labels, embeddings), keras.losses.circle(labels, embeddings))
+
+
+@pytest.mark.parametrize("name", ["Dice", "Tversky", "CTC", "Circle", "BinaryFocalCrossentropy", "Hinge", "LogCosh"])
+def test_new_loss_configs_equal_keras_and_round_trip(name):
+    ours, theirs = getattr(kgraph.losses, name)(), getattr(keras.losses, name)()
+    assert ours.get_config() == theirs.get_config()
+    assert kgraph.losses.deserialize(kgraph.losses.serialize(ours)).get_config() == ours.get_config()
+    assert type(keras.losses.deserialize(kgraph.losses.serialize(ours))) is type(theirs)
+
+
+def test_unknown_loss_identifier_lists_the_names():
+    with pytest.raises(ValueError, match="Could not interpret loss identifier: 'dicee'.*dice"):
+        kgraph.losses.get("dicee")

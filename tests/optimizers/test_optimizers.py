@@ -29,6 +29,31 @@ CASES = [
     ("Adam", {"learning_rate": 0.01, "clipnorm": 0.5}),
     ("AdamW", {}),
     ("AdamW", {"learning_rate": 0.01, "weight_decay": 0.1, "amsgrad": True, "beta_1": 0.8}),
+    ("Adagrad", {}),
+    ("Adagrad", {"learning_rate": 0.1, "initial_accumulator_value": 0.5, "clipnorm": 0.5}),
+    ("Adadelta", {}),
+    ("Adadelta", {"learning_rate": 1.0, "rho": 0.8}),
+    ("Adamax", {}),
+    ("Adamax", {"learning_rate": 0.01, "beta_1": 0.8, "weight_decay": 0.05}),
+    ("Lion", {}),
+    ("Lion", {"learning_rate": 0.01, "beta_1": 0.5, "beta_2": 0.9}),
+    ("Lamb", {}),
+    ("Lamb", {"learning_rate": 0.01, "global_clipnorm": 1.0}),
+]
+# Ftrl assigns each variable a new value; as an additive update `w + (new - w)` it is exact only up to an ulp of
+# the old `w`, so its weights are compared with that much absolute slack.
+ASSIGNING = [
+    ("Ftrl", {}),
+    ("Ftrl", {"learning_rate": 0.1, "l1_regularization_strength": 0.01, "l2_regularization_strength": 0.1,
+              "l2_shrinkage_regularization_strength": 0.05, "beta": 0.5}),
+]
+# Optimizers whose state kgraph lays out differently from Keras' variable list (Nadam's running momentum
+# product, Adafactor's factored moments of vectors): their weights are compared at every step, the state not.
+STATE_LAYOUT_DIFFERS = [
+    ("Nadam", {}),
+    ("Nadam", {"learning_rate": 0.01, "beta_2": 0.99}),
+    ("Adafactor", {}),
+    ("Adafactor", {"learning_rate": 0.01, "relative_step": False, "clip_threshold": 0.5}),
 ]
 
 
@@ -139,6 +164,22 @@ def test_matches_keras_every_step(name, kwargs):
     # Slots, iterations and learning rate agree too, in Keras' variable order.
     _assert_close(_values(ours.opt.variables), _values(ref_jit.opt_values), "optimizer variables")
     assert ours.opt.iterations == int(ref.opt.iterations.value) == STEPS
+
+
+@pytest.mark.parametrize(("name", "kwargs"), STATE_LAYOUT_DIFFERS, ids=[f"{n}-{k}" for n, k in STATE_LAYOUT_DIFFERS])
+def test_weights_match_keras_every_step(name, kwargs):
+    ours, _, ref = _run_against_keras(name, kwargs, seed=len(str(kwargs)))
+    assert ours.opt.iterations == int(ref.opt.iterations.value) == STEPS
+
+
+@pytest.mark.parametrize(("name", "kwargs"), ASSIGNING, ids=[f"{n}-{k}" for n, k in ASSIGNING])
+def test_assigning_optimizer_matches_keras(name, kwargs):
+    init, grads = _data(seed=7)
+    ours, ref = KgraphRun(name, kwargs, init), KerasJitRun(name, kwargs, init)
+    slack = 4 * float(np.finfo(np.float32).eps) * max(float(np.max(np.abs(v))) for v in init)
+    for i, g in enumerate(grads):
+        for a, e in zip(ours.step(g), ref.step(g)):
+            np.testing.assert_allclose(a, e, rtol=1e-5, atol=slack, err_msg=f"{name}{kwargs} step {i + 1}")
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kgraph import activations, initializers, ops, regularizers
+from kgraph import activations, constraints, initializers, ops, regularizers
 from kgraph.layers.layer import Layer
 from kgraph.ops.convolution import (
     conv_output_shape, normalize_data_format, normalize_padding, normalize_tuple,
@@ -107,7 +107,7 @@ class BaseConv(ConvLayer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = kernel_constraint
+        self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = bias_constraint
 
     def build(self, input_shape):
@@ -143,6 +143,6 @@ class BaseConv(ConvLayer):
             "bias_initializer": initializers.serialize(self.bias_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "kernel_constraint": None,
-            "bias_constraint": None,
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(constraints.get(self.bias_constraint)),
         }
