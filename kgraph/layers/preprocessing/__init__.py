@@ -1,7 +1,14 @@
-"""Preprocessing layers that lower to both targets."""
+"""Preprocessing layers: numeric ones lower to both targets; lookup, hashing and text layers run on the host."""
 
+from kgraph.layers.preprocessing.category_encoding import CategoryEncoding
+from kgraph.layers.preprocessing.discretization import Discretization
+from kgraph.layers.preprocessing.hashing import HashedCrossing, Hashing
 from kgraph.layers.preprocessing.image_layers import CenterCrop, Resizing
+from kgraph.layers.preprocessing.integer_lookup import IntegerLookup
 from kgraph.layers.preprocessing.normalization import Normalization
 from kgraph.layers.preprocessing.rescaling import Rescaling
+from kgraph.layers.preprocessing.string_lookup import StringLookup
+from kgraph.layers.preprocessing.text_vectorization import TextVectorization
 
-__all__ = ["CenterCrop", "Normalization", "Rescaling", "Resizing"]
+__all__ = ["CategoryEncoding", "CenterCrop", "Discretization", "HashedCrossing", "Hashing", "IntegerLookup",
+           "Normalization", "Rescaling", "Resizing", "StringLookup", "TextVectorization"]
