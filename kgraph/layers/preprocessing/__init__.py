@@ -1,5 +1,8 @@
 """Preprocessing layers: numeric ones lower to both targets; lookup, hashing and text layers run on the host."""
 
+from kgraph.layers.preprocessing.augmentation import (
+    RandomBrightness, RandomContrast, RandomCrop, RandomFlip, RandomRotation, RandomTranslation, RandomZoom,
+)
 from kgraph.layers.preprocessing.category_encoding import CategoryEncoding
 from kgraph.layers.preprocessing.discretization import Discretization
 from kgraph.layers.preprocessing.hashing import HashedCrossing, Hashing
@@ -11,4 +14,5 @@ from kgraph.layers.preprocessing.string_lookup import StringLookup
 from kgraph.layers.preprocessing.text_vectorization import TextVectorization
 
 __all__ = ["CategoryEncoding", "CenterCrop", "Discretization", "HashedCrossing", "Hashing", "IntegerLookup",
-           "Normalization", "Rescaling", "Resizing", "StringLookup", "TextVectorization"]
+           "Normalization", "RandomBrightness", "RandomContrast", "RandomCrop", "RandomFlip", "RandomRotation",
+           "RandomTranslation", "RandomZoom", "Rescaling", "Resizing", "StringLookup", "TextVectorization"]
