@@ -190,15 +190,20 @@ class IndexLookup(Layer):
 
     def _lookup_table(self, tf):
         if self._table is None:
-            start = self._token_start_index()
-            indices = tf.range(start, start + len(self._tokens), dtype="int64")
-            tokens = tf.constant(self._tokens.tolist() if len(self._tokens) else [],
-                                 dtype=self.vocabulary_dtype)
-            keys, values = (indices, tokens) if self.invert else (tokens, indices)
-            self._table = tf.lookup.StaticHashTable(
-                tf.lookup.KeyValueTensorInitializer(keys, values, self._key_dtype, self._value_dtype),
-                self._default_value)
+            with tf.init_scope():
+                self._table = self._new_table(tf)
         return self._table
+
+    def _new_table(self, tf):
+        """A TF table from the tokens, created outside any traced function so that tf.data maps share it."""
+        start = self._token_start_index()
+        indices = tf.range(start, start + len(self._tokens), dtype="int64")
+        tokens = tf.constant(self._tokens.tolist() if len(self._tokens) else [],
+                             dtype=self.vocabulary_dtype)
+        keys, values = (indices, tokens) if self.invert else (tokens, indices)
+        return tf.lookup.StaticHashTable(
+            tf.lookup.KeyValueTensorInitializer(keys, values, self._key_dtype, self._value_dtype),
+            self._default_value)
 
     # --- adapt ---------------------------------------------------------------------------------------
     def adapt(self, data, steps: int | None = None) -> None:
@@ -298,8 +303,9 @@ class IndexLookup(Layer):
         if self.num_oov_indices == 0:
             missing = tf.gather_nd(inputs, tf.where(tf.equal(lookups, -1)))
             if tf.executing_eagerly() and int(tf.size(missing)):
+                found = [self._python(v.decode("utf-8") if isinstance(v, bytes) else v) for v in missing.numpy()]
                 raise ValueError(f"When `num_oov_indices=0` all inputs should be in vocabulary, found OOV values "
-                                 f"{missing.numpy().tolist()}, consider setting `num_oov_indices=1`.")
+                                 f"{found}, consider setting `num_oov_indices=1`.")
         elif self.num_oov_indices > 1:
             if self._key_dtype != "string" and self.oov_method != "farmhash":
                 oov = tf.math.floormod(inputs, self.num_oov_indices)
