@@ -305,13 +305,16 @@ class RandomCrop(RandomImageLayer):
         return height, width
 
     def _center_crop_resized(self, images):
+        """Keras' path for images not larger than the target: a window from the offsets of the centered crop of
+        the target's aspect ratio, `height` x `width` long (cut at the image's edge), resized to the target."""
         height, width = self._size(images)
         crop_height = max(min(height, int(float(width * self.height) / self.width)), 1)
         crop_width = max(min(width, int(float(height * self.width) / self.height)), 1)
         top, left = int(float(height - crop_height) / 2), int(float(width - crop_width) / 2)
-        out = ops.image.crop_images(images, top, left, target_height=crop_height, target_width=crop_width,
+        kept_height, kept_width = min(self.height, height - top), min(self.width, width - left)
+        out = ops.image.crop_images(images, top, left, target_height=kept_height, target_width=kept_width,
                                     data_format=self.data_format)
-        if (crop_height, crop_width) != (self.height, self.width):
+        if (kept_height, kept_width) != (self.height, self.width):
             out = ops.image.resize(out, (self.height, self.width), data_format=self.data_format)
         return out
 
