@@ -77,6 +77,7 @@ def test_training_draws_differ_per_image_and_repeat_with_a_seed():
     assert any(np.array_equal(cropped, IMAGES[:, i:i + 5, j:j + 4]) for i in range(4) for j in range(6))
 
 
+@pytest.mark.slow
 def test_augmentation_trains_inside_a_model():
     inputs = kgraph.Input(shape=(8, 9, 3))
     x = kgraph.layers.RandomZoom(0.2)(kgraph.layers.RandomRotation(0.2)(kgraph.layers.RandomFlip()(inputs)))
