@@ -12,3 +12,4 @@ from kgraph.layers.preprocessing import *  # noqa: F401,F403
 from kgraph.layers.regularization import *  # noqa: F401,F403
 from kgraph.layers.reshaping import *  # noqa: F401,F403
 from kgraph.layers.rnn import *  # noqa: F401,F403
+from kgraph.layers.wrappers import *  # noqa: F401,F403
