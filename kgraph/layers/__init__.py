@@ -4,6 +4,7 @@ from kgraph.layers.activations import *  # noqa: F401,F403
 from kgraph.layers.attention import *  # noqa: F401,F403
 from kgraph.layers.convolutional import *  # noqa: F401,F403
 from kgraph.layers.core import *  # noqa: F401,F403
+from kgraph.layers.input_spec import InputSpec
 from kgraph.layers.layer import Layer
 from kgraph.layers.merging import *  # noqa: F401,F403
 from kgraph.layers.normalization import *  # noqa: F401,F403
@@ -12,4 +13,5 @@ from kgraph.layers.preprocessing import *  # noqa: F401,F403
 from kgraph.layers.regularization import *  # noqa: F401,F403
 from kgraph.layers.reshaping import *  # noqa: F401,F403
 from kgraph.layers.rnn import *  # noqa: F401,F403
+from kgraph.layers.serialization import deserialize, serialize
 from kgraph.layers.wrappers import *  # noqa: F401,F403

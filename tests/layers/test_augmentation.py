@@ -98,3 +98,49 @@ def test_bad_arguments_fail_naming_them():
         kgraph.layers.RandomZoom(0.1, fill_mode="mirror-ish")
     with pytest.raises(ValueError, match=r"rank 3 or 4"):
         kgraph.layers.RandomFlip()(np.zeros((2, 3), "float32"))
+
+
+COLOR_FIXED = [
+    ("grayscale_always", lambda lib: lib.layers.RandomGrayscale(factor=1.0)),
+    ("invert_always", lambda lib: lib.layers.RandomInvert(factor=(1.0, 1.0), value_range=(0, 255))),
+    ("auto_contrast", lambda lib: lib.layers.AutoContrast()),
+    ("pipeline", lambda lib: lib.layers.Pipeline([lib.layers.RandomBrightness((0.1, 0.1)),
+                                                  lib.layers.AutoContrast(value_range=(0, 300))])),
+]
+
+
+@pytest.mark.parametrize("name,factory", COLOR_FIXED, ids=[c[0] for c in COLOR_FIXED])
+def test_color_layers_equal_keras_in_training(name, factory):
+    expected = np.asarray(factory(keras)(IMAGES, training=True))
+    np.testing.assert_allclose(np.asarray(factory(kgraph)(IMAGES, training=True)), expected, rtol=1e-5, atol=1e-3)
+
+
+def test_auto_contrast_applies_in_inference_through_xla_and_onnx(tmp_path):
+    check_layer(lambda lib: lib.layers.AutoContrast(value_range=(0, 300)), [IMAGES], rtol=1e-5, atol=1e-3,
+                tmp_dir=str(tmp_path))
+
+
+@pytest.mark.parametrize("factory", [
+    lambda lib: lib.layers.RandomGrayscale(0.3, seed=2),
+    lambda lib: lib.layers.RandomInvert(0.4, value_range=(0, 1)),
+    lambda lib: lib.layers.AutoContrast(value_range=(0, 1)),
+    lambda lib: lib.layers.Pipeline([lib.layers.RandomFlip(seed=1), lib.layers.RandomRotation(0.1, seed=1)],
+                                    name="augment"),
+], ids=["grayscale", "invert", "auto_contrast", "pipeline"])
+def test_color_and_pipeline_configs(factory):
+    def comparable(config):
+        config = {k: v for k, v in config.items() if k != "dtype"}
+        if "layers" in config:
+            config["layers"] = [{**layer, "config": {k: v for k, v in layer["config"].items() if k != "dtype"}}
+                                for layer in config["layers"]]
+        return config
+
+    ours = factory(kgraph)
+    assert comparable(ours.get_config()) == comparable(factory(keras).get_config())
+    assert comparable(type(ours).from_config(ours.get_config()).get_config()) == comparable(ours.get_config())
+
+
+def test_invert_and_grayscale_draw_per_image():
+    inverted = np.asarray(kgraph.layers.RandomInvert(0.5, seed=4)(np.repeat(IMAGES[:1], 32, 0)))
+    flags = [np.allclose(image, 255 - IMAGES[0]) for image in inverted]
+    assert all(f or np.allclose(image, IMAGES[0]) for f, image in zip(flags, inverted)) and 0 < sum(flags) < 32

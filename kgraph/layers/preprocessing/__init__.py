@@ -4,15 +4,17 @@ from kgraph.layers.preprocessing.augmentation import (
     RandomBrightness, RandomContrast, RandomCrop, RandomFlip, RandomRotation, RandomTranslation, RandomZoom,
 )
 from kgraph.layers.preprocessing.category_encoding import CategoryEncoding
+from kgraph.layers.preprocessing.color import AutoContrast, RandomGrayscale, RandomInvert
 from kgraph.layers.preprocessing.discretization import Discretization
 from kgraph.layers.preprocessing.hashing import HashedCrossing, Hashing
 from kgraph.layers.preprocessing.image_layers import CenterCrop, Resizing
 from kgraph.layers.preprocessing.integer_lookup import IntegerLookup
 from kgraph.layers.preprocessing.normalization import Normalization
+from kgraph.layers.preprocessing.pipeline import Pipeline
 from kgraph.layers.preprocessing.rescaling import Rescaling
 from kgraph.layers.preprocessing.string_lookup import StringLookup
 from kgraph.layers.preprocessing.text_vectorization import TextVectorization
 
-__all__ = ["CategoryEncoding", "CenterCrop", "Discretization", "HashedCrossing", "Hashing", "IntegerLookup",
-           "Normalization", "RandomBrightness", "RandomContrast", "RandomCrop", "RandomFlip", "RandomRotation",
+__all__ = ["AutoContrast", "CategoryEncoding", "CenterCrop", "Discretization", "HashedCrossing", "Hashing", "IntegerLookup",
+           "Normalization", "Pipeline", "RandomBrightness", "RandomContrast", "RandomCrop", "RandomFlip", "RandomGrayscale", "RandomInvert", "RandomRotation",
            "RandomTranslation", "RandomZoom", "Rescaling", "Resizing", "StringLookup", "TextVectorization"]

@@ -62,10 +62,10 @@ class RandomImageLayer(Layer):
         self._eager_calls += 1
         return kg_random.key(int(self.seed) * 1_000_003 + self._eager_calls)
 
-    def _uniform(self, images, shape, minval: float, maxval: float):
-        """Per-image uniform draws of shape (batch, *shape)."""
+    def _uniform(self, images, shape, minval: float, maxval: float, stream: int = 0):
+        """Per-image uniform draws of shape (batch, *shape); each `stream` of one call draws independently."""
         return apply("random_uniform_rows", images, self._key(), shape=tuple(shape), minval=float(minval),
-                     maxval=float(maxval), dtype="float32", seed=self._seed_offset)
+                     maxval=float(maxval), dtype="float32", seed=self._seed_offset + stream)
 
     def _spatial_axes(self) -> tuple[int, int]:
         return (1, 2) if self.data_format == "channels_last" else (2, 3)
