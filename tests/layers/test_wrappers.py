@@ -41,3 +41,27 @@ def test_time_distributed_needs_known_timesteps():
         kgraph.layers.TimeDistributed(kgraph.layers.Dense(2))(kgraph.Input((None, 4)))
     with pytest.raises(ValueError, match=r"TimeDistributed.*Layer"):
         kgraph.layers.TimeDistributed("dense")
+
+
+TOKENS = np.array([[1, 4, 0], [3, 3, 2]], "int32")
+
+
+@pytest.mark.parametrize("factory,call_kwargs,x", [
+    (lambda lib: lib.layers.ReversibleEmbedding(6, 4, mask_zero=True), None, TOKENS),
+    (lambda lib: lib.layers.ReversibleEmbedding(6, 4), {"reverse": True}, SEQ),
+    (lambda lib: lib.layers.ReversibleEmbedding(6, 4, tie_weights=False, logit_soft_cap=2.0), {"reverse": True},
+     SEQ),
+], ids=["embed", "reverse_tied", "reverse_untied_soft_cap"])
+def test_reversible_embedding_matches_keras(factory, call_kwargs, x, tmp_path):
+    check_layer(factory, [x], call_kwargs=call_kwargs, tmp_dir=str(tmp_path))
+
+
+def test_reversible_embedding_weights_config_and_mask():
+    ours, theirs = (lib.layers.ReversibleEmbedding(6, 4, tie_weights=False, name="rev") for lib in (kgraph, keras))
+    ours.build(), theirs.build()
+    assert [(w.name, w.shape) for w in ours.weights] == [(w.name, tuple(w.shape)) for w in theirs.weights]
+    config, expected = ours.get_config(), theirs.get_config()
+    for key in ("tie_weights", "reverse_dtype", "logit_soft_cap", "input_dim", "output_dim", "mask_zero"):
+        assert config[key] == expected[key]
+    masked = kgraph.layers.ReversibleEmbedding(6, 4, mask_zero=True)(TOKENS)
+    np.testing.assert_array_equal(np.asarray(masked._keras_mask), TOKENS != 0)
