@@ -104,6 +104,8 @@ COLOR_FIXED = [
     ("grayscale_always", lambda lib: lib.layers.RandomGrayscale(factor=1.0)),
     ("invert_always", lambda lib: lib.layers.RandomInvert(factor=(1.0, 1.0), value_range=(0, 255))),
     ("auto_contrast", lambda lib: lib.layers.AutoContrast()),
+    ("solarization_inverts_all", lambda lib: lib.layers.Solarization(value_range=(0, 300))),
+    ("color_degeneration", lambda lib: lib.layers.RandomColorDegeneration((0.4, 0.4))),
     ("pipeline", lambda lib: lib.layers.Pipeline([lib.layers.RandomBrightness((0.1, 0.1)),
                                                   lib.layers.AutoContrast(value_range=(0, 300))])),
 ]
@@ -124,9 +126,11 @@ def test_auto_contrast_applies_in_inference_through_xla_and_onnx(tmp_path):
     lambda lib: lib.layers.RandomGrayscale(0.3, seed=2),
     lambda lib: lib.layers.RandomInvert(0.4, value_range=(0, 1)),
     lambda lib: lib.layers.AutoContrast(value_range=(0, 1)),
+    lambda lib: lib.layers.Solarization(0.3, (0.2, 0.6), seed=1),
+    lambda lib: lib.layers.RandomColorDegeneration(0.5, value_range=(0, 1)),
     lambda lib: lib.layers.Pipeline([lib.layers.RandomFlip(seed=1), lib.layers.RandomRotation(0.1, seed=1)],
                                     name="augment"),
-], ids=["grayscale", "invert", "auto_contrast", "pipeline"])
+], ids=["grayscale", "invert", "auto_contrast", "solarization", "color_degeneration", "pipeline"])
 def test_color_and_pipeline_configs(factory):
     def comparable(config):
         config = {k: v for k, v in config.items() if k != "dtype"}

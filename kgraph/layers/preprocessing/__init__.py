@@ -4,7 +4,9 @@ from kgraph.layers.preprocessing.augmentation import (
     RandomBrightness, RandomContrast, RandomCrop, RandomFlip, RandomRotation, RandomTranslation, RandomZoom,
 )
 from kgraph.layers.preprocessing.category_encoding import CategoryEncoding
-from kgraph.layers.preprocessing.color import AutoContrast, RandomGrayscale, RandomInvert
+from kgraph.layers.preprocessing.color import (
+    AutoContrast, RandomColorDegeneration, RandomGrayscale, RandomInvert, Solarization,
+)
 from kgraph.layers.preprocessing.discretization import Discretization
 from kgraph.layers.preprocessing.hashing import HashedCrossing, Hashing
 from kgraph.layers.preprocessing.image_layers import CenterCrop, Resizing
@@ -16,5 +18,5 @@ from kgraph.layers.preprocessing.string_lookup import StringLookup
 from kgraph.layers.preprocessing.text_vectorization import TextVectorization
 
 __all__ = ["AutoContrast", "CategoryEncoding", "CenterCrop", "Discretization", "HashedCrossing", "Hashing", "IntegerLookup",
-           "Normalization", "Pipeline", "RandomBrightness", "RandomContrast", "RandomCrop", "RandomFlip", "RandomGrayscale", "RandomInvert", "RandomRotation",
-           "RandomTranslation", "RandomZoom", "Rescaling", "Resizing", "StringLookup", "TextVectorization"]
+           "Normalization", "Pipeline", "RandomBrightness", "RandomColorDegeneration", "RandomContrast", "RandomCrop", "RandomFlip", "RandomGrayscale", "RandomInvert", "RandomRotation",
+           "RandomTranslation", "RandomZoom", "Rescaling", "Resizing", "Solarization", "StringLookup", "TextVectorization"]

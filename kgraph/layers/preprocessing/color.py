@@ -101,3 +101,82 @@ class RandomInvert(RandomImageLayer):
     def get_config(self) -> dict:
         return {**super().get_config(), "data_format": self.data_format, "factor": self.factor,
                 "value_range": self.value_range, "seed": self.seed}
+
+
+def _to_255(images, value_range):
+    low, high = (float(v) for v in value_range)
+    return images if (low, high) == (0.0, 255.0) else ops.multiply(ops.subtract(images, low), 255.0 / (high - low))
+
+
+def _from_255(images, value_range):
+    low, high = (float(v) for v in value_range)
+    return images if (low, high) == (0.0, 255.0) else ops.add(ops.multiply(images, (high - low) / 255.0), low)
+
+
+def _unit_pair(factor, name: str) -> tuple:
+    """Solarization's factors: f in [0, 1] gives (0, f); a pair is sorted."""
+    values = list(factor) if isinstance(factor, (tuple, list)) else [factor]
+    if len(values) not in (1, 2) or not all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in values):
+        raise ValueError(f"The `{name}` argument should be a number (or a list of two numbers) in the range "
+                         f"[0, 1]. Received: {name}={factor}")
+    return tuple(sorted(values)) if len(values) == 2 else (0, values[0])
+
+
+class Solarization(RandomImageLayer):
+    """Adds a random amount to each image, then inverts (255 - x) the values at or above a random threshold,
+    while training (on the 0-255 scale of `value_range`).
+
+    Args:
+        addition_factor: f gives additions in [0, 255 f]; a pair (lo, hi) gives [lo, 255 hi], as Keras draws.
+        threshold_factor: the same for the threshold.
+        value_range: the (min, max) of the pixel values.
+        seed: an int making the draws reproducible.
+    """
+
+    def __init__(self, addition_factor=0.0, threshold_factor=0.0, value_range=(0, 255), seed=None, **kwargs):
+        super().__init__(seed=seed, **kwargs)
+        self.addition_factor = _unit_pair(addition_factor, "addition_factor")
+        self.threshold_factor = _unit_pair(threshold_factor, "threshold_factor")
+        self.value_range = sorted(_value_range(value_range, "Solarization"))
+
+    def _augment(self, images):
+        additions = self._uniform(images, (1, 1, 1), self.addition_factor[0], self.addition_factor[1] * 255)
+        thresholds = self._uniform(images, (1, 1, 1), self.threshold_factor[0], self.threshold_factor[1] * 255,
+                                   stream=1)
+        results = ops.clip(ops.add(_to_255(images, self.value_range), ops.cast(additions, images.dtype)), 0, 255)
+        results = ops.where(ops.less(results, ops.cast(thresholds, images.dtype)), results,
+                            ops.subtract(255.0, results))
+        return _from_255(results, self.value_range)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "data_format": self.data_format, "value_range": self.value_range,
+                "addition_factor": self.addition_factor, "threshold_factor": self.threshold_factor,
+                "seed": self.seed}
+
+
+class RandomColorDegeneration(RandomImageLayer):
+    """Blends each image toward its grayscale version by a random factor while training, then clips.
+
+    Args:
+        factor: f gives blend factors in [-f, f]; a pair (lo, hi) in [lo, hi].
+        value_range: the (min, max) of the pixel values.
+        seed: an int making the draws reproducible.
+    """
+
+    def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
+        super().__init__(seed=seed, **kwargs)
+        self.factor = _factor_pair("RandomColorDegeneration", factor, (-1, 1))
+        self.value_range = sorted(_value_range(value_range, "RandomColorDegeneration"))
+
+    def _augment(self, images):
+        channels = -1 if self.data_format == "channels_last" else 1
+        shape = (1, 1, 3) if channels == -1 else (3, 1, 1)
+        gray = ops.sum(ops.multiply(images, np.asarray(_GRAY_WEIGHTS, images.dtype).reshape(shape)), axis=channels,
+                       keepdims=True)
+        factor = ops.cast(self._uniform(images, (1, 1, 1), self.factor[0], self.factor[1]), images.dtype)
+        blended = ops.add(images, ops.multiply(factor, ops.subtract(gray, images)))
+        return ops.clip(blended, self.value_range[0], self.value_range[1])
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "data_format": self.data_format, "factor": self.factor,
+                "value_range": self.value_range, "seed": self.seed}
