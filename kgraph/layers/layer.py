@@ -49,9 +49,12 @@ def get_mask(x):
 
 
 def set_mask(x, mask) -> None:
-    """Attaches `mask` to a symbolic tensor; concrete arrays cannot carry one and are left alone."""
-    if mask is not None and isinstance(x, (SymbolicTensor, KerasTensor)):
-        x._keras_mask = mask
+    """Attaches `mask` to a tensor as `_keras_mask`, as Keras does (JAX arrays too); NumPy arrays cannot carry one."""
+    if mask is not None:
+        try:
+            x._keras_mask = mask
+        except AttributeError:
+            pass
 
 
 class Layer:

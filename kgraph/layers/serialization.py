@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+import kgraph.layers
 from kgraph.layers.layer import Layer
 
 
@@ -28,8 +29,6 @@ def deserialize(config: dict[str, Any], custom_objects: dict[str, Any] | None = 
         config: `{"class_name": ..., "config": {...}}`.
         custom_objects: extra class names → Layer classes.
     """
-    import kgraph.layers
-
     if not isinstance(config, dict) or not isinstance(config.get("class_name"), str):
         raise ValueError(f"A layer config must be a dict with a string 'class_name'. Received: {config!r}")
     name = config["class_name"]

@@ -55,7 +55,8 @@ def _rows(model, with_connections: bool) -> list[list[str]]:
     for layer in layers:
         if not with_connections and isinstance(layer, InputLayer) and functional is not None:
             continue
-        row = [f"{layer.name} ({type(layer).__name__})", _shape_text(layer), f"{layer.count_params():,}"]
+        params = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
+        row = [f"{layer.name} ({type(layer).__name__})", _shape_text(layer), params]
         if with_connections:
             row.append(_connections(layer))
         rows.append(row)

@@ -46,5 +46,23 @@ def test_layers_without_mask_support_drop_the_mask():
         x = t.input(TensorType("float32", ("batch", 3, 2)), "x")
         masked = MakeMask()(x)
         assert get_mask(masked) is not None
-        assert get_mask(kgraph.layers.Dense(2)(masked)) is None
+        assert get_mask(kgraph.layers.Reshape((6,))(masked)) is None
+        assert get_mask(kgraph.layers.Dense(2)(masked)) is get_mask(masked)
         assert get_mask(PassThrough()(masked)) is get_mask(masked)
+
+
+def test_eager_calls_attach_keras_masks_as_keras_does():
+    import keras
+
+    tokens = np.array([[3, 5, 0, 0]])
+    for lib in (kgraph, keras):
+        embedded = lib.layers.Embedding(8, 2, mask_zero=True)(tokens)
+        np.testing.assert_array_equal(np.asarray(embedded._keras_mask), [[True, True, False, False]])
+        dense = lib.layers.Dense(3)(embedded)
+        np.testing.assert_array_equal(np.asarray(dense._keras_mask), [[True, True, False, False]])
+        masked = lib.layers.Masking()(np.array([[[1.0], [0.0]]], "float32"))
+        np.testing.assert_array_equal(np.asarray(masked._keras_mask), [[True, False]])
+        assert lib.layers.Embedding(8, 2, mask_zero=True).compute_mask(tokens).shape == (1, 4)
+        assert lib.layers.Masking().compute_mask(np.zeros((1, 2, 1), "float32")) is not None
+    for name in ("Dense", "Activation", "Dropout"):
+        assert getattr(kgraph.layers, name).supports_masking

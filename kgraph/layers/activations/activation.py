@@ -9,6 +9,8 @@ from kgraph.layers.layer import Layer
 class Activation(Layer):
     """Applies `activation` (a name such as "relu" or a callable) to its input."""
 
+    supports_masking = True
+
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)

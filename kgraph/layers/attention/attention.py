@@ -96,8 +96,8 @@ class Attention(Layer):
             output = ops.where(ops.expand_dims(ops.cast(query_mask, "bool"), -1), output, 0.0)
         return (output, weights) if return_attention_scores else output
 
-    def compute_mask(self, inputs, previous_mask):
-        return previous_mask[0] if isinstance(previous_mask, (list, tuple)) and previous_mask else None
+    def compute_mask(self, inputs, mask=None):
+        return mask[0] if isinstance(mask, (list, tuple)) and mask else None
 
     def get_config(self) -> dict:
         return {**super().get_config(), "use_scale": self.use_scale, "score_mode": self.score_mode,

@@ -7,5 +7,7 @@ from kgraph.layers.core.identity import Identity
 from kgraph.layers.core.input_layer import Input, InputLayer
 from kgraph.layers.core.lambda_layer import Lambda
 from kgraph.layers.core.masking import Masking
+from kgraph.layers.core.reversible_embedding import ReversibleEmbedding
 
-__all__ = ["Dense", "EinsumDense", "Embedding", "Identity", "Input", "InputLayer", "Lambda", "Masking"]
+__all__ = ["Dense", "EinsumDense", "Embedding", "Identity", "Input", "InputLayer", "Lambda", "Masking",
+           "ReversibleEmbedding"]

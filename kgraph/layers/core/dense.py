@@ -18,6 +18,8 @@ class Dense(Layer):
         kernel_regularizer, bias_regularizer: penalties added to the loss.
     """
 
+    supports_masking = True
+
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None, lora_rank=None, **kwargs):

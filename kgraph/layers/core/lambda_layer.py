@@ -51,8 +51,8 @@ class Lambda(Layer):
             kwargs["training"] = training
         return self.function(inputs, **kwargs)
 
-    def compute_mask(self, inputs, previous_mask):
-        return None if self.mask is None else self.mask(inputs, previous_mask)
+    def compute_mask(self, inputs, mask=None):
+        return None if self.mask is None else self.mask(inputs, mask)
 
     def get_config(self, include_bytecode: bool = False) -> dict:
         """The config; a lambda or closure raises unless `include_bytecode`, which stores its marshalled code.

@@ -27,7 +27,7 @@ class Masking(Layer):
     def call(self, inputs):
         return ops.where(self._keep(inputs, keepdims=True), inputs, 0)
 
-    def compute_mask(self, inputs, previous_mask):
+    def compute_mask(self, inputs, mask=None):
         return self._keep(inputs, keepdims=False)
 
     def get_config(self) -> dict:

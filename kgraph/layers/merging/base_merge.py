@@ -60,12 +60,12 @@ class Merge(Layer):
     def _merge(self, inputs: list, masks: list):
         raise NotImplementedError(f"{type(self).__name__} does not implement _merge()")
 
-    def compute_mask(self, inputs, previous_mask):
-        if previous_mask is None or not isinstance(previous_mask, (list, tuple)):
+    def compute_mask(self, inputs, mask=None):
+        if mask is None or not isinstance(mask, (list, tuple)):
             return None
-        if any(m is None for m in previous_mask):
+        if any(m is None for m in mask):
             return None
-        output = previous_mask[0]
-        for m in previous_mask[1:]:
+        output = mask[0]
+        for m in mask[1:]:
             output = ops.logical_or(output, m)
         return output

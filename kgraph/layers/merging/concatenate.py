@@ -34,17 +34,17 @@ class Concatenate(Merge):
     def call(self, inputs, mask=None):
         return ops.concatenate(list(inputs), axis=self.axis)
 
-    def compute_mask(self, inputs, previous_mask):
-        if previous_mask is None or all(m is None for m in previous_mask):
+    def compute_mask(self, inputs, mask=None):
+        if mask is None or all(m is None for m in mask):
             return None
         masks = []
-        for x, mask in zip(inputs, previous_mask):
-            if mask is None:
+        for x, m in zip(inputs, mask):
+            if m is None:
                 masks.append(ops.ones_like(x, dtype="bool"))
-            elif ops.ndim(mask) < ops.ndim(x):
-                masks.append(ops.logical_or(ops.expand_dims(mask, -1), ops.zeros_like(x, dtype="bool")))
+            elif ops.ndim(m) < ops.ndim(x):
+                masks.append(ops.logical_or(ops.expand_dims(m, -1), ops.zeros_like(x, dtype="bool")))
             else:
-                masks.append(mask)
+                masks.append(m)
         joined = ops.concatenate(masks, axis=self.axis)
         return ops.greater(ops.sum(joined, axis=-1), 0)
 

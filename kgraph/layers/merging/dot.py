@@ -61,7 +61,7 @@ class Dot(Merge):
         result = ops.einsum(f"{''.join(s1)},{''.join(s2)}->{''.join(out)}", x1, x2)
         return ops.expand_dims(result, -1) if len(out) == 1 else result
 
-    def compute_mask(self, inputs, previous_mask):
+    def compute_mask(self, inputs, mask=None):
         return None
 
     def get_config(self) -> dict:

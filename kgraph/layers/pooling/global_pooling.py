@@ -80,7 +80,7 @@ class GlobalAveragePooling1D(BaseGlobalPooling):
         total = ops.sum(ops.where(keep, inputs, 0.0), axis=self.spatial_axes, keepdims=self.keepdims)
         return total / ops.sum(ops.cast(keep, inputs.dtype), axis=self.spatial_axes, keepdims=self.keepdims)
 
-    def compute_mask(self, inputs, previous_mask):
+    def compute_mask(self, inputs, mask=None):
         return None
 
 

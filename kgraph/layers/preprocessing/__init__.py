@@ -1,7 +1,22 @@
-"""Preprocessing layers that lower to both targets."""
+"""Preprocessing layers: numeric ones lower to both targets; lookup, hashing and text layers run on the host."""
 
+from kgraph.layers.preprocessing.augmentation import (
+    RandomBrightness, RandomContrast, RandomCrop, RandomFlip, RandomRotation, RandomTranslation, RandomZoom,
+)
+from kgraph.layers.preprocessing.category_encoding import CategoryEncoding
+from kgraph.layers.preprocessing.color import (
+    AutoContrast, RandomColorDegeneration, RandomGrayscale, RandomInvert, Solarization,
+)
+from kgraph.layers.preprocessing.discretization import Discretization
+from kgraph.layers.preprocessing.hashing import HashedCrossing, Hashing
 from kgraph.layers.preprocessing.image_layers import CenterCrop, Resizing
+from kgraph.layers.preprocessing.integer_lookup import IntegerLookup
 from kgraph.layers.preprocessing.normalization import Normalization
+from kgraph.layers.preprocessing.pipeline import Pipeline
 from kgraph.layers.preprocessing.rescaling import Rescaling
+from kgraph.layers.preprocessing.string_lookup import StringLookup
+from kgraph.layers.preprocessing.text_vectorization import TextVectorization
 
-__all__ = ["CenterCrop", "Normalization", "Rescaling", "Resizing"]
+__all__ = ["AutoContrast", "CategoryEncoding", "CenterCrop", "Discretization", "HashedCrossing", "Hashing", "IntegerLookup",
+           "Normalization", "Pipeline", "RandomBrightness", "RandomColorDegeneration", "RandomContrast", "RandomCrop", "RandomFlip", "RandomGrayscale", "RandomInvert", "RandomRotation",
+           "RandomTranslation", "RandomZoom", "Rescaling", "Resizing", "Solarization", "StringLookup", "TextVectorization"]

@@ -17,6 +17,8 @@ class Dropout(Layer):
         seed: an int making this layer's masks reproducible.
     """
 
+    supports_masking = True
+
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(rate, (int, float)) or not 0 <= rate < 1:
