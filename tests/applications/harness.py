@@ -10,6 +10,7 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 import numpy as np
 
 import kgraph.applications
+from kgraph.layers.op_layer import OpLayer
 
 
 def keras_applications():
@@ -31,8 +32,19 @@ def build_pair(name: str, input_shape: tuple, classes: int = 3, **kwargs):
     return getattr(keras_applications(), name)(**args), getattr(kgraph.applications, name)(**args)
 
 
+def layer_names(model) -> list[str]:
+    """The names of the model's layers; kgraph lists the operators applied to tensors (`x + 3.0`) as layers
+    where Keras keeps them as bare operations, so those are left out."""
+    return [layer.name for layer in model.layers if not isinstance(layer, OpLayer)]
+
+
+def weight_layout(model) -> list[tuple[str, tuple]]:
+    """Each weight's name and shape, in the model's order (the order `get_weights` and legacy `.h5` use)."""
+    return [(v.path.rsplit("/", 1)[-1], tuple(v.shape)) for v in model.weights]
+
+
 def scaled_weights(model, rng: np.random.Generator) -> list[np.ndarray]:
-    """Random weights that keep activations of order one through a deep network: kernels ~ N(0, 1/fan_in),
+    """Random weights that keep activations of moderate size through a deep network: kernels ~ N(0, 1/fan_in),
     batch-norm variances in [0.5, 1.5], everything else small; integer weights (counts) as they are."""
     weights = []
     for variable, value in zip(model.weights, model.get_weights()):
@@ -41,8 +53,6 @@ def scaled_weights(model, rng: np.random.Generator) -> list[np.ndarray]:
             weights.append(value)
         elif "variance" in path:
             weights.append(rng.uniform(0.5, 1.5, shape).astype(value.dtype))
-        elif "gamma" in path and len(shape) == 1 and "layer_scale" not in path:
-            weights.append(rng.uniform(0.8, 1.2, shape).astype(value.dtype))
         elif len(shape) >= 2:
             fan_in = int(np.prod(shape[:-2])) if "depthwise" in path else int(np.prod(shape[:-1]))
             weights.append((rng.standard_normal(shape) / np.sqrt(max(fan_in, 1))).astype(value.dtype))
@@ -51,7 +61,12 @@ def scaled_weights(model, rng: np.random.Generator) -> list[np.ndarray]:
     return weights
 
 
-def assert_close(got: np.ndarray, expected: np.ndarray, tol: float = 1e-4, what: str = "") -> None:
+def images(rng: np.random.Generator, batch: int, input_shape: tuple) -> np.ndarray:
+    """A batch of random pixels in [0, 255]."""
+    return rng.uniform(0, 255, (batch,) + tuple(input_shape)).astype("float32")
+
+
+def assert_close(got, expected, tol: float = 1e-4, what: str = "") -> None:
     """`got` within `tol` of `expected`, relative to the larger of 1 and `expected`'s magnitude."""
     got, expected = np.asarray(got), np.asarray(expected)
     assert got.shape == expected.shape, f"{what}: shape {got.shape} != {expected.shape}"
