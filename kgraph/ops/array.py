@@ -136,7 +136,7 @@ def get_item(x, key):
     if Ellipsis in entries:
         at = entries.index(Ellipsis)
         entries[at:at + 1] = [builtins.slice(None)] * (len(dims) - consumed)
-    entries += [builtins.slice(None)] * (len(dims) - consumed)
+    entries += [builtins.slice(None)] * (len(dims) - sum(1 for e in entries if e is not None))
     axes = [e for e in entries if e is not None]
     slices = [e if isinstance(e, builtins.slice) else builtins.slice(None) for e in axes]
     starts = [_bound(e.start) for e in slices]
