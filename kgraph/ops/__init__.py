@@ -18,6 +18,13 @@ from kgraph.ops.convolution import *  # noqa: F401,F403,E402
 from kgraph.ops.image import *  # noqa: F401,F403,E402
 from kgraph.ops.normalization import *  # noqa: F401,F403,E402
 from kgraph.ops.recurrent import *  # noqa: F401,F403,E402
+from kgraph.ops.creation import *  # noqa: F401,F403,E402
+from kgraph.ops.numpy_extra import *  # noqa: F401,F403,E402
+from kgraph.ops.nn_extra import *  # noqa: F401,F403,E402
+from kgraph.ops.math_extra import *  # noqa: F401,F403,E402
+from kgraph.ops.core_extra import *  # noqa: F401,F403,E402
+from kgraph.ops.linalg import *  # noqa: F401,F403,E402
+from kgraph.ops import linalg  # noqa: F401,E402
 
 from kgraph import operators as _operators  # noqa: E402
 

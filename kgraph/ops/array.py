@@ -13,7 +13,7 @@ import numpy as np
 
 from kgraph.ir.ops.array import PAD_MODES
 from kgraph.ir.types import canonical_dtype, is_int
-from kgraph.ops.dispatch import apply, convert, dtype_of, is_symbolic, promote, unwrap
+from kgraph.ops.dispatch import apply, check_not_string, convert, dtype_of, is_symbolic, promote, unwrap
 from kgraph.ops.numpy import concatenate, expand_dims, reshape
 from kgraph.ops.numpy import shape as static_shape
 
@@ -28,6 +28,7 @@ def _tensor(x):
     from kgraph import config
 
     x = unwrap(x)
+    check_not_string(x)
     if is_symbolic(x) or hasattr(x, "dtype"):
         return x
     kind = np.asarray(x).dtype.kind
@@ -136,7 +137,7 @@ def get_item(x, key):
     if Ellipsis in entries:
         at = entries.index(Ellipsis)
         entries[at:at + 1] = [builtins.slice(None)] * (len(dims) - consumed)
-    entries += [builtins.slice(None)] * (len(dims) - consumed)
+    entries += [builtins.slice(None)] * (len(dims) - sum(1 for e in entries if e is not None))
     axes = [e for e in entries if e is not None]
     slices = [e if isinstance(e, builtins.slice) else builtins.slice(None) for e in axes]
     starts = [_bound(e.start) for e in slices]

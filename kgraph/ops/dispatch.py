@@ -38,8 +38,19 @@ def apply(op: str, *inputs, **attrs):
         return trace.emit(op, inputs, attrs)
     opdef = get_op(op)
     resolved = opdef.resolve_attrs(attrs)
+    for x in inputs:
+        check_not_string(x, f"op {op!r}")
     arrays = [x if hasattr(x, "shape") and hasattr(x, "dtype") and not isinstance(x, np.ndarray) else jnp.asarray(x) for x in inputs]
     return get_rule(op)(*arrays, **resolved)
+
+
+def check_not_string(x, user: str = "kgraph.ops") -> None:
+    """Raises TypeError where a string (or object) value reaches `user`, which takes numbers and bools only."""
+    if isinstance(x, (list, tuple)) and x and isinstance(x[0], (str, bytes)):
+        x = np.asarray(x)
+    if isinstance(x, (str, bytes)) or isinstance(x, np.ndarray) and x.dtype.kind in ("U", "S", "O"):
+        raise TypeError(f"{user} takes numeric or bool tensors, got a string value of dtype "
+                        f"{np.asarray(x).dtype}; map strings to numbers first (e.g. with a StringLookup layer)")
 
 
 def dtype_of(x) -> str | None:
@@ -47,6 +58,7 @@ def dtype_of(x) -> str | None:
     x = unwrap(x)
     if isinstance(x, (bool, int, float)):
         return None
+    check_not_string(x)
     if hasattr(x, "dtype"):
         return canonical_dtype(x.dtype)
     return canonical_dtype(np.asarray(x).dtype)
