@@ -23,6 +23,7 @@ from kgraph import tree
 AUTO_FUSED_STEPS = 32
 TRAIN_BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
 TEST_BATCH_HOOKS = ("on_test_batch_begin", "on_test_batch_end")
+PREDICT_BATCH_HOOKS = ("on_predict_batch_begin", "on_predict_batch_end")
 
 
 def steps_per_call(callback_list: CallbackList, steps_per_execution: int, hooks: tuple[str, ...]) -> int:
@@ -548,7 +549,8 @@ class Trainer(CustomSteps):
             callback_list.on_epoch_begin(epoch)
             resuming = resume is not None and epoch == resume["epoch"]
             if epoch == first_epoch and isinstance(run, StepExecutables) and current_distribution() is None:
-                self._precompile(run, adapter, val_adapter, trainable, frozen)
+                self._precompile(run, adapter, val_adapter, trainable, frozen,
+                                 steps_per_call(callback_list, self.steps_per_execution, TRAIN_BATCH_HOOKS))
             state = self._state_from_snapshot(resume) if resuming else self._train_state(trainable, frozen, reset_metrics=True)
             state, logs, count = self._run_batches("train", adapter, run, state, callback_list, names, epoch,
                                                    resume["step"] if resuming else 0)
@@ -628,7 +630,7 @@ class Trainer(CustomSteps):
             state["metrics"] = self._metric_state(reset=True)
         return self._shard(state, *self._fit_vars)
 
-    def _precompile(self, run, adapter, val_adapter, trainable, frozen) -> None:
+    def _precompile(self, run, adapter, val_adapter, trainable, frozen, fuse: int) -> None:
         """Starts compiling, on a background thread, every batch size this fit will meet (validation too).
 
         It runs from shapes alone, so compilation overlaps building the optimizer state and the first steps.
@@ -642,8 +644,12 @@ class Trainer(CustomSteps):
             jax.eval_shape(self.optimizer.init, weights["trainable"])
         state = {**weights, "optimizer": jax.tree_util.tree_map(spec, optimizer),
                  "rng": jax.ShapeDtypeStruct((2,), np.uint32)}
-        perm, plan = adapter.epoch()
-        for size in sorted({size for _, _, size, _ in plan}, key=lambda s: s != plan[0][2]):
+        perm, plan = adapter.epoch(fuse)
+        sizes = sorted({size for _, _, size, _ in plan}, key=lambda s: s != plan[0][2])
+        run.prepare(state, adapter.device, perm, sizes[0])
+        if any(count > 1 for _, _, _, count in plan):
+            run.prepare(state, adapter.device, perm, sizes[0], fused=True)
+        for size in sizes[1:]:
             run.prepare(state, adapter.device, perm, size)
         if isinstance(val_adapter, ArrayDataAdapter):
             test_program = self._program(False, val_adapter.host[0])
@@ -710,7 +716,7 @@ class Trainer(CustomSteps):
                                      steps=adapter.num_batches)
         callback_list.on_predict_begin()
         chunks = []
-        for step, outputs, states in self._predict_batches(adapter, run, params, names):
+        for step, outputs, states in self._predict_batches(adapter, run, params, names, callback_list):
             callback_list.on_predict_batch_begin(step)
             chunks.append(outputs)
             callback_list.on_predict_batch_end(step, {"outputs": outputs})
@@ -724,14 +730,16 @@ class Trainer(CustomSteps):
         callback_list.on_predict_end()
         return tree.pack_like(program.output_structure, flat)
 
-    def _predict_batches(self, adapter, run, params, names):
+    def _predict_batches(self, adapter, run, params, names, callback_list):
         """Yields (last batch index, outputs, states) per compiled call; each call starts from the last states."""
         if isinstance(adapter, ArrayDataAdapter) and not isinstance(run, BatchExecutables):
-            perm, plan = adapter.epoch(getattr(self, "steps_per_execution", 1))
+            fuse = steps_per_call(callback_list, getattr(self, "steps_per_execution", 1), PREDICT_BATCH_HOOKS)
+            perm, plan = adapter.epoch(fuse)
             for step, start, size, fused in plan:
-                carry, outputs = run(params, adapter.device, perm, start, size, fused)
+                carry, chunks = run(params, adapter.device, perm, start, size, fused, fuse)
                 params = {**params, "carry": carry}
-                yield step + fused - 1, [o.reshape((-1,) + o.shape[2:]) for o in outputs], carry["states"]
+                for i, outputs in enumerate(chunks, start=step + fused - len(chunks)):
+                    yield i, outputs, carry["states"]
             return
         if isinstance(adapter, ArrayDataAdapter):
             host = ((b[0], None, None) for b in adapter.batches())
