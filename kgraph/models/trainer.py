@@ -549,8 +549,7 @@ class Trainer(CustomSteps):
             callback_list.on_epoch_begin(epoch)
             resuming = resume is not None and epoch == resume["epoch"]
             if epoch == first_epoch and isinstance(run, StepExecutables) and current_distribution() is None:
-                self._precompile(run, adapter, val_adapter, trainable, frozen,
-                                 steps_per_call(callback_list, self.steps_per_execution, TRAIN_BATCH_HOOKS))
+                self._precompile(run, adapter, val_adapter, trainable, frozen)
             state = self._state_from_snapshot(resume) if resuming else self._train_state(trainable, frozen, reset_metrics=True)
             state, logs, count = self._run_batches("train", adapter, run, state, callback_list, names, epoch,
                                                    resume["step"] if resuming else 0)
@@ -630,7 +629,7 @@ class Trainer(CustomSteps):
             state["metrics"] = self._metric_state(reset=True)
         return self._shard(state, *self._fit_vars)
 
-    def _precompile(self, run, adapter, val_adapter, trainable, frozen, fuse: int) -> None:
+    def _precompile(self, run, adapter, val_adapter, trainable, frozen) -> None:
         """Starts compiling, on a background thread, every batch size this fit will meet (validation too).
 
         It runs from shapes alone, so compilation overlaps building the optimizer state and the first steps.
@@ -644,12 +643,8 @@ class Trainer(CustomSteps):
             jax.eval_shape(self.optimizer.init, weights["trainable"])
         state = {**weights, "optimizer": jax.tree_util.tree_map(spec, optimizer),
                  "rng": jax.ShapeDtypeStruct((2,), np.uint32)}
-        perm, plan = adapter.epoch(fuse)
-        sizes = sorted({size for _, _, size, _ in plan}, key=lambda s: s != plan[0][2])
-        run.prepare(state, adapter.device, perm, sizes[0])
-        if any(count > 1 for _, _, _, count in plan):
-            run.prepare(state, adapter.device, perm, sizes[0], fused=True)
-        for size in sizes[1:]:
+        perm, plan = adapter.epoch()
+        for size in sorted({size for _, _, size, _ in plan}, key=lambda s: s != plan[0][2]):
             run.prepare(state, adapter.device, perm, size)
         if isinstance(val_adapter, ArrayDataAdapter):
             test_program = self._program(False, val_adapter.host[0])

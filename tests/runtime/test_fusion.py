@@ -86,3 +86,15 @@ def test_the_choice_is_measured_when_no_callback_watches_batches():
     choice = run.choice
     assert choice.fuse is not None
     assert all(len(times) == choice.ROUNDS for times in choice.per_batch.values())
+
+
+def test_a_slow_step_stays_single_batch_without_compiling_the_loop(monkeypatch):
+    from kgraph.runtime.steps import FusionChoice
+
+    monkeypatch.setattr(FusionChoice, "SLOW_STEP", 0.0)
+    x, y = _data(16 * 40)
+    model = _model()
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    run = _executable(model, "train")
+    assert run.choice.fuse is False and run.choice.single_step > 0
+    assert not run._fused._cache
