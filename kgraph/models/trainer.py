@@ -24,6 +24,7 @@ from kgraph import tree
 AUTO_FUSED_STEPS = 32
 TRAIN_BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
 TEST_BATCH_HOOKS = ("on_test_batch_begin", "on_test_batch_end")
+PREDICT_BATCH_HOOKS = ("on_predict_batch_begin", "on_predict_batch_end")
 
 
 def steps_per_call(callback_list: CallbackList, steps_per_execution: int, hooks: tuple[str, ...]) -> int:
@@ -716,7 +717,7 @@ class Trainer(CustomSteps):
                                      steps=adapter.num_batches)
         callback_list.on_predict_begin()
         chunks = []
-        for step, outputs, states in self._predict_batches(adapter, run, params, names):
+        for step, outputs, states in self._predict_batches(adapter, run, params, names, callback_list):
             callback_list.on_predict_batch_begin(step)
             chunks.append(outputs)
             callback_list.on_predict_batch_end(step, {"outputs": outputs})
@@ -730,14 +731,16 @@ class Trainer(CustomSteps):
         callback_list.on_predict_end()
         return tree.pack_like(program.output_structure, flat)
 
-    def _predict_batches(self, adapter, run, params, names):
+    def _predict_batches(self, adapter, run, params, names, callback_list):
         """Yields (last batch index, outputs, states) per compiled call; each call starts from the last states."""
         if isinstance(adapter, ArrayDataAdapter) and not isinstance(run, BatchExecutables):
-            perm, plan = adapter.epoch(getattr(self, "steps_per_execution", 1))
+            fuse = steps_per_call(callback_list, getattr(self, "steps_per_execution", 1), PREDICT_BATCH_HOOKS)
+            perm, plan = adapter.epoch(fuse)
             for step, start, size, fused in plan:
-                carry, outputs = run(params, adapter.device, perm, start, size, fused)
+                carry, chunks = run(params, adapter.device, perm, start, size, fused, fuse)
                 params = {**params, "carry": carry}
-                yield step + fused - 1, [o.reshape((-1,) + o.shape[2:]) for o in outputs], carry["states"]
+                for i, outputs in enumerate(chunks, start=step + fused - len(chunks)):
+                    yield i, outputs, carry["states"]
             return
         if isinstance(adapter, ArrayDataAdapter):
             host = ((b[0], None, None) for b in adapter.batches())

@@ -1,5 +1,9 @@
 """The runtime: the engine behind fit/evaluate/predict, and the ONNX Runtime session used for serving."""
 
+from kgraph.runtime.compilation_cache import enable_default
+
+enable_default()
+
 
 def __getattr__(name: str):
     if name == "OnnxModel":

@@ -49,22 +49,30 @@ def scan(step: Step, x, states: tuple, mask, go_backwards: bool, return_sequence
     return jnp.swapaxes(ys, 0, 1), final
 
 
-def _simple_rnn_step(recurrent_kernel, activation: str) -> Step:
+def _projection(kernel, bias):
+    """x_t @ kernel (+ bias), computed inside the step: on XLA's CPU backend a scan over the per-step input is
+    faster, forward and backward, than one matmul over all steps followed by a scan over its (wider) result."""
+    if bias is None:
+        return lambda x_t: x_t @ kernel
+    return lambda x_t: x_t @ kernel + bias
+
+
+def _simple_rnn_step(project, recurrent_kernel, activation: str) -> Step:
     act = ACTIVATIONS[activation]
 
-    def step(projected, states):
-        h = act(projected + states[0] @ recurrent_kernel)
+    def step(x_t, states):
+        h = act(project(x_t) + states[0] @ recurrent_kernel)
         return h, (h,)
 
     return step
 
 
-def _lstm_step(recurrent_kernel, activation: str, recurrent_activation: str) -> Step:
+def _lstm_step(project, recurrent_kernel, activation: str, recurrent_activation: str) -> Step:
     act, gate = ACTIVATIONS[activation], ACTIVATIONS[recurrent_activation]
 
-    def step(projected, states):
+    def step(x_t, states):
         h, c = states
-        i, f, g, o = jnp.split(projected + h @ recurrent_kernel, 4, axis=-1)
+        i, f, g, o = jnp.split(project(x_t) + h @ recurrent_kernel, 4, axis=-1)
         c = gate(f) * c + gate(i) * act(g)
         h = gate(o) * act(c)
         return h, (h, c)
@@ -72,13 +80,14 @@ def _lstm_step(recurrent_kernel, activation: str, recurrent_activation: str) -> 
     return step
 
 
-def _gru_step(recurrent_kernel, recurrent_bias, activation: str, recurrent_activation: str, reset_after: bool) -> Step:
+def _gru_step(project, recurrent_kernel, recurrent_bias, activation: str, recurrent_activation: str,
+              reset_after: bool) -> Step:
     act, gate = ACTIVATIONS[activation], ACTIVATIONS[recurrent_activation]
     units = recurrent_kernel.shape[0]
 
-    def step(projected, states):
+    def step(x_t, states):
         (h,) = states
-        x_z, x_r, x_h = jnp.split(projected, 3, axis=-1)
+        x_z, x_r, x_h = jnp.split(project(x_t), 3, axis=-1)
         if reset_after:
             inner = h @ recurrent_kernel + (0 if recurrent_bias is None else recurrent_bias)
             r_z, r_r, r_h = jnp.split(inner, 3, axis=-1)
@@ -101,16 +110,15 @@ def _fused(op: str):
         input_bias, recurrent_bias = parts.bias, None
         if op == "gru" and reset_after and use_bias:
             input_bias, recurrent_bias = parts.bias[0], parts.bias[1]
-        projected = parts.x @ parts.kernel
-        if input_bias is not None:
-            projected = projected + input_bias
+        project = _projection(parts.kernel, input_bias)
         if op == "simple_rnn":
-            step = _simple_rnn_step(parts.recurrent_kernel, activation)
+            step = _simple_rnn_step(project, parts.recurrent_kernel, activation)
         elif op == "lstm":
-            step = _lstm_step(parts.recurrent_kernel, activation, recurrent_activation)
+            step = _lstm_step(project, parts.recurrent_kernel, activation, recurrent_activation)
         else:
-            step = _gru_step(parts.recurrent_kernel, recurrent_bias, activation, recurrent_activation, reset_after)
-        output, final = scan(step, projected, tuple(parts.states), parts.mask, go_backwards, return_sequences,
+            step = _gru_step(project, parts.recurrent_kernel, recurrent_bias, activation, recurrent_activation,
+                             reset_after)
+        output, final = scan(step, parts.x, tuple(parts.states), parts.mask, go_backwards, return_sequences,
                              zero_output_for_mask, outputs_in_input_order)
         return (output, *final)
 

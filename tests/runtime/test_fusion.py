@@ -1,0 +1,100 @@
+"""Fused (device-loop) and single-batch execution are interchangeable, and a user's steps_per_execution holds."""
+
+import numpy as np
+import pytest
+
+import kgraph as keras
+
+
+def _model(seed: int = 3):
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"), keras.layers.Dropout(0.2),
+                              keras.layers.BatchNormalization(), keras.layers.Dense(3, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def _data(n: int = 200):
+    rng = np.random.default_rng(0)
+    return rng.random((n, 8), dtype=np.float32), rng.integers(0, 3, n)
+
+
+def _executable(model, kind: str):
+    (run,) = [run for key, run in model._executables.items() if key[0] == kind]
+    return run
+
+
+def _trained(fuse: bool):
+    x, y = _data()
+    model = _model()
+    model.train_on_batch(x[:16], y[:16])
+    _executable(model, "train").choice.fuse = fuse
+    history = model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+    return model, history
+
+
+def test_fused_and_single_batch_training_give_the_same_weights():
+    fused, fused_history = _trained(True)
+    single, single_history = _trained(False)
+    for a, b in zip(fused.weights, single.weights):
+        np.testing.assert_allclose(np.asarray(a.value), np.asarray(b.value), rtol=1e-5, atol=1e-6, err_msg=a.path)
+    np.testing.assert_allclose(fused_history.history["loss"], single_history.history["loss"], rtol=1e-5)
+
+
+def test_fused_and_single_batch_predict_agree():
+    x, _ = _data(300)
+    model = _model()
+    model.predict(x[:8], verbose=0)
+    run = _executable(model, "predict")
+    run.choice.fuse = True
+    fused = model.predict(x, batch_size=16, verbose=0)
+    run.choice.fuse = False
+    single = model.predict(x, batch_size=16, verbose=0)
+    assert fused.shape == single.shape == (300, 3)
+    np.testing.assert_allclose(fused, single, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("fuse", [True, False])
+def test_user_steps_per_execution_is_honoured_exactly(fuse):
+    x, y = _data(160)
+    model = _model()
+    model.compile("adam", "sparse_categorical_crossentropy", steps_per_execution=3)
+    model.train_on_batch(x[:16], y[:16])
+    _executable(model, "train").choice.fuse = fuse
+    seen = []
+
+    class Batches(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            seen.append(("begin", batch))
+
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(("end", batch))
+
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[Batches()])
+    assert seen == [("begin", 0), ("end", 2), ("begin", 3), ("end", 5), ("begin", 6), ("end", 8), ("begin", 9), ("end", 9)]
+
+
+def test_the_choice_is_measured_when_no_callback_watches_batches():
+    x, y = _data(64 * 40)
+    model = _model()
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    run = _executable(model, "train")
+    for pending in list(run._fused._cache.values()):
+        if hasattr(pending, "result"):
+            pending.result()
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    choice = run.choice
+    assert choice.fuse is not None
+    assert all(len(times) == choice.ROUNDS for times in choice.per_batch.values())
+
+
+def test_a_slow_step_stays_single_batch_without_compiling_the_loop(monkeypatch):
+    from kgraph.runtime.steps import FusionChoice
+
+    monkeypatch.setattr(FusionChoice, "SLOW_STEP", 0.0)
+    x, y = _data(16 * 40)
+    model = _model()
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    run = _executable(model, "train")
+    assert run.choice.fuse is False and run.choice.single_step > 0
+    assert not run._fused._cache
