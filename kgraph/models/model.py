@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from kgraph import tree
+from kgraph.keras_tensor import KerasTensor
 from kgraph.layers.layer import Layer, snake_case, unique_name
 from kgraph.models.saving_methods import SavingMethods
 from kgraph.models.trainer import Trainer
@@ -15,8 +17,7 @@ class Model(SavingMethods, Trainer, Layer):
     """
 
     def __new__(cls, *args, **kwargs):
-        functional_arguments = len(args) >= 2 or ("inputs" in kwargs and "outputs" in kwargs)
-        if functional_arguments:
+        if _functional_arguments(cls, args, kwargs):
             from kgraph.models.functional import Functional
 
             if cls is Model:
@@ -82,6 +83,23 @@ class Model(SavingMethods, Trainer, Layer):
 
         text = format_summary(self, line_length=line_length, show_trainable=show_trainable)
         (print_fn or print)(text)
+
+
+def _functional_arguments(cls: type, args: tuple, kwargs: dict) -> bool:
+    """Whether `cls(*args, **kwargs)` builds a Functional model: `Model(inputs, outputs)` itself, or a subclass
+    called with KerasTensors (a subclass taking two other objects, e.g. `VAE(encoder, decoder)`, is not)."""
+    if len(args) == 2:
+        inputs, outputs = args
+    elif len(args) == 1 and "outputs" in kwargs:
+        inputs, outputs = args[0], kwargs["outputs"]
+    elif "inputs" in kwargs and "outputs" in kwargs:
+        inputs, outputs = kwargs["inputs"], kwargs["outputs"]
+    else:
+        return False
+    if cls is Model:
+        return True
+    leaves = tree.flatten([inputs, outputs])
+    return bool(leaves) and all(isinstance(t, KerasTensor) for t in leaves)
 
 
 _functional_subclasses: dict[type, type] = {}
