@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
+
 from kgraph import tree
 from kgraph.keras_tensor import KerasTensor
 from kgraph.layers.layer import Layer, snake_case, unique_name
 from kgraph.models.saving_methods import SavingMethods
 from kgraph.models.trainer import Trainer
+from kgraph.saving.object_registration import register_namespace
+
+register_namespace("models", lambda: importlib.import_module("kgraph.models"))
 
 
 class Model(SavingMethods, Trainer, Layer):
@@ -108,5 +113,6 @@ _functional_subclasses: dict[type, type] = {}
 def _functional_subclass(cls: type, functional: type) -> type:
     """`cls` with Functional mixed in, so `MyModel(inputs, outputs)` keeps MyModel's overrides (Keras' pattern)."""
     if cls not in _functional_subclasses:
-        _functional_subclasses[cls] = type(cls.__name__, (cls, functional), {"__module__": cls.__module__})
+        _functional_subclasses[cls] = type(cls.__name__, (cls, functional),
+                                           {"__module__": cls.__module__, "_keras_user_class": cls})
     return _functional_subclasses[cls]

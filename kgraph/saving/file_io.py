@@ -100,14 +100,17 @@ def remove_stale_temporaries(path: str | os.PathLike) -> None:
 
 
 def write_directory_atomic(path: str, files: dict[str, bytes]) -> None:
-    """Writes `files` (name -> bytes) as the folder `path`, swapping a complete temp folder into place."""
+    """Writes `files` (name -> bytes; "a/b" names make subfolders) as the folder `path`, swapping a complete temp
+    folder into place."""
     parent = os.path.dirname(os.path.abspath(path))
     os.makedirs(parent, exist_ok=True)
     tmp = _temp_name(parent, path)
     os.makedirs(tmp)
     try:
         for name, data in files.items():
-            with open(os.path.join(tmp, name), "wb") as f:
+            target = os.path.join(tmp, *name.split("/"))
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with open(target, "wb") as f:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
