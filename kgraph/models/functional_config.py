@@ -280,7 +280,7 @@ def functional_from_config(cls, config: dict, custom_objects: dict | None = None
         elif is_keras_op_module(layer_data.get("module")):
             obj = keras_op_from_config(layer_data["class_name"], layer_data.get("config") or {}, layer_data["module"])
         else:
-            obj = deserialize_keras_object(layer_data, custom_objects, safe_mode, build=False)
+            obj = deserialize_keras_object(layer_data, custom_objects, safe_mode)
         if not isinstance(obj, (Layer, KerasOpCall)):
             raise ValueError(f"Entry {name!r} of the Functional config is a {type(obj).__name__}, not a layer or op")
         created[name] = obj
