@@ -60,3 +60,20 @@ def test_subclass_called_with_tensors_is_functional():
     assert isinstance(model, Wrapped) and isinstance(model, kgraph.models.Functional)
     assert model.describe() == "wrapped w"
     assert model.predict(np.ones((2, 3), "float32"), verbose=0).shape == (2, 2)
+
+
+@pytest.mark.parametrize("first", ["input_shape", "built_model"])
+def test_sequential_is_built_at_once_from_its_first_layer(first):
+    """As in Keras, `trainable_weights` are there before any call when the first layer fixes the input shape."""
+    def make(lib):
+        if first == "input_shape":
+            head = lib.layers.Dense(4, input_shape=(3,))
+        else:
+            x = lib.Input((3,))
+            head = lib.Model(x, lib.layers.Dense(4)(x))
+        return lib.Sequential([head, lib.layers.Dense(2)])
+
+    ours, theirs = make(kgraph), make(keras)
+    assert ours.built and theirs.built
+    assert [tuple(w.shape) for w in ours.trainable_weights] == [tuple(w.shape) for w in theirs.trainable_weights]
+    assert len(ours.trainable_weights) == 4
