@@ -251,6 +251,14 @@ def _map_tensors(structure, fn):
     return structure
 
 
+def _build_by_own_hook(layer, build_config) -> None:
+    """A layer with its own `build_from_config` is built from the saved build config (its call may not make its
+    weights); the others are built by replaying their calls, which also fits a config edited by hand."""
+    if (isinstance(layer, Layer) and build_config and not layer.built
+            and type(layer).build_from_config is not Layer.build_from_config):
+        layer.build_from_config(build_config)
+
+
 class _NotReady(Exception):
     """A node's input comes from a call not yet replayed."""
 
@@ -280,7 +288,8 @@ def functional_from_config(cls, config: dict, custom_objects: dict | None = None
         elif is_keras_op_module(layer_data.get("module")):
             obj = keras_op_from_config(layer_data["class_name"], layer_data.get("config") or {}, layer_data["module"])
         else:
-            obj = deserialize_keras_object(layer_data, custom_objects, safe_mode)
+            obj = deserialize_keras_object(layer_data, custom_objects, safe_mode, build=False)
+            _build_by_own_hook(obj, layer_data.get("build_config"))
         if not isinstance(obj, (Layer, KerasOpCall)):
             raise ValueError(f"Entry {name!r} of the Functional config is a {type(obj).__name__}, not a layer or op")
         created[name] = obj
