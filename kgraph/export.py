@@ -23,6 +23,7 @@ from kgraph.lowering.onnx.cleanup import clean_up
 from kgraph.runtime.onnx import numpy_dtype_of
 from kgraph.version import __version__
 from kgraph.program import InputSpec, Program, input_specs_from_model, trace_model
+from kgraph.saving.file_io import fsync_dir, fsync_file
 
 SUPPORTED_FORMATS = ("onnx",)
 # A ModelProto serializes to at most 2 GiB; weights beyond this margin below it go to an external data file.
@@ -270,22 +271,6 @@ def verify_onnx(model, onnx_model: onnx.ModelProto | str | os.PathLike, batch_si
     return VerificationReport(max_abs, max_rel, sizes, rtol, atol)
 
 
-def _fsync(path: Path) -> None:
-    with open(path, "rb+") as f:
-        os.fsync(f.fileno())
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def export_onnx(model, filepath: str | os.PathLike, format: str = "onnx", opset: int | None = None,
                 batch_size: int | None = None, verify: bool = False, rtol: float = 1e-5, atol: float = 1e-6,
                 input_signature: Sequence | None = None, external_data: bool | None = None,
@@ -330,10 +315,10 @@ def export_onnx(model, filepath: str | os.PathLike, format: str = "onnx", opset:
         if external_data:
             onnx.save_model(proto, str(staged), save_as_external_data=True, all_tensors_to_one_file=True,
                             location=data_name, size_threshold=1024)
-            _fsync(staging / data_name)
+            fsync_file(staging / data_name)
         else:
             staged.write_bytes(proto.SerializeToString())
-        _fsync(staged)
+        fsync_file(staged)
         del proto
         check_onnx(staged)
         report = None
@@ -342,7 +327,7 @@ def export_onnx(model, filepath: str | os.PathLike, format: str = "onnx", opset:
         if external_data:
             os.replace(staging / data_name, directory / data_name)
         os.replace(staged, path)
-        _fsync_dir(directory)
+        fsync_dir(directory)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return ExportResult(path, opset, num_nodes, num_params, report)

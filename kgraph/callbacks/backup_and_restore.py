@@ -16,7 +16,7 @@ import zipfile
 
 import numpy as np
 
-from kgraph.callbacks.atomic_file import atomic_write, remove_stale_temporaries
+from kgraph.saving.file_io import atomic_write, remove_stale_temporaries
 from kgraph.callbacks.batch_hooks import keep_fused
 from kgraph.callbacks.callback import Callback
 

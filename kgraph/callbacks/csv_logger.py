@@ -9,7 +9,7 @@ import os
 
 import numpy as np
 
-from kgraph.callbacks.atomic_file import atomic_write
+from kgraph.saving.file_io import atomic_write
 from kgraph.callbacks.callback import Callback
 
 

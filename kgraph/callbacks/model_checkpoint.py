@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 
-from kgraph.callbacks.atomic_file import atomic_path, remove_stale_temporaries
+from kgraph.saving.file_io import atomic_path, remove_stale_temporaries
 from kgraph.callbacks.batch_hooks import keep_fused
 from kgraph.callbacks.monitor_callback import MonitorCallback
 

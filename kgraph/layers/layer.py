@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import re
 from typing import Any
@@ -12,7 +13,10 @@ from kgraph.keras_tensor import KerasTensor
 from kgraph.tracing import SymbolicTensor, Trace, current_trace
 from kgraph import tree
 from kgraph.backend.naming import get_uid
+from kgraph.saving.object_registration import register_builtin, register_namespace
 from kgraph.variables import Variable
+
+register_namespace("layers", lambda: importlib.import_module("kgraph.layers"))
 
 
 def unique_name(base: str) -> str:
@@ -68,8 +72,11 @@ class Layer:
     """
 
     def __init_subclass__(cls, **kwargs):
-        """A subclass's own `build` marks the layer built when it returns, also when users call it directly."""
+        """A subclass's own `build` marks the layer built when it returns, also when users call it directly; kgraph's
+        own layers register with saving, so configs that name them load."""
         super().__init_subclass__(**kwargs)
+        if cls.__module__.startswith("kgraph."):
+            register_builtin(cls)
         build = cls.__dict__.get("build")
         if build is not None and not getattr(build, "_marks_built", False):
             def wrapped(self, *args, **kwargs):
@@ -105,11 +112,22 @@ class Layer:
 
     def __setattr__(self, name: str, value) -> None:
         layers = self.__dict__.get("_layers")
-        if layers is not None and name != "_layers":
+        if layers is not None and name not in ("_layers", "_trainable_variables", "_non_trainable_variables"):
             for item in value if isinstance(value, (list, tuple)) else [value]:
                 if isinstance(item, Layer) and item is not self and all(item is not l for l in layers):
                     layers.append(item)
+            if isinstance(value, Variable):
+                self._track_variable(value)
         object.__setattr__(self, name, value)
+
+    def _track_variable(self, variable: Variable) -> None:
+        """A Variable stored as an attribute is one of the layer's own weights (as Keras' tracker makes it)."""
+        tracked = self.__dict__.get("_trainable_variables", []) + self.__dict__.get("_non_trainable_variables", [])
+        if "_trainable_variables" not in self.__dict__ or any(variable is v for v in tracked):
+            return
+        (self._trainable_variables if variable.trainable else self._non_trainable_variables).append(variable)
+        if not self.trainable:
+            variable.trainable = False
 
     # --- properties ---------------------------------------------------------------------------
     @property
@@ -380,6 +398,62 @@ class Layer:
         """The output tensor(s) of the layer's first call on KerasTensors (Keras 3's convention)."""
         return self._node_output("output")
 
+    # --- saving hooks: Keras' protocol, called by kgraph.saving's walk over the model ------------------
+    def _obj_type(self) -> str:
+        return "Layer"
+
+    def save_own_variables(self, store) -> None:
+        """Writes the layer's own variables into `store` as "0", "1", …: trainable, then non-trainable."""
+        for i, variable in enumerate(self._trainable_variables + self._non_trainable_variables):
+            store[str(i)] = variable.numpy()
+
+    def load_own_variables(self, store) -> None:
+        """Assigns the layer's own variables from `store` ("0", "1", …); checks count and shapes before any change."""
+        variables = self._trainable_variables + self._non_trainable_variables
+        if len(store.keys()) != len(variables):
+            hint = "" if variables or self.built else (
+                " The layer was never built: implement `build_from_config()` (and `get_build_config()`) so that "
+                "loading creates its variables.")
+            raise ValueError(f"Layer {self.name!r} expected {len(variables)} variables "
+                             f"{[v.name for v in variables]}, but received {len(store.keys())} variables during "
+                             f"loading.{hint}")
+        values = [store[str(i)] for i in range(len(variables))]
+        for variable, value in zip(variables, values):
+            if tuple(value.shape) != tuple(variable.shape):
+                raise ValueError(f"variable {variable.name!r} ({variable.path}) expects shape {tuple(variable.shape)}, "
+                                 f"the file has shape {tuple(value.shape)}")
+        for variable, value in zip(variables, values):
+            variable.assign(value)
+
+    def get_build_config(self) -> dict | None:
+        """`{"input_shape": ...}` from the layer's first call, when that call took one tensor (or one structure)."""
+        if not self.built or not self._inbound_nodes:
+            return None
+        node = self._inbound_nodes[0]
+        if len(node.args) != 1 or any(isinstance(t, KerasTensor) for t in tree.flatten(node.kwargs)):
+            return None
+        leaves = tree.flatten(node.args[0])
+        if not leaves or not all(isinstance(t, KerasTensor) for t in leaves):
+            return None
+        return {"input_shape": tree.map_structure(lambda t: tuple(t.shape), node.args[0])}
+
+    def build_from_config(self, config: dict) -> None:
+        """Creates the weights for `get_build_config()`'s input shape: with `build`, or, when weights are made in
+        `call` (subclassed models), by calling the layer once on symbolic inputs and forgetting that call."""
+        if not isinstance(config, dict) or config.get("input_shape") is None:
+            return
+        input_shape = _to_shape(config["input_shape"])
+        if type(self).build is not Layer.build:
+            self.build(input_shape)
+            self.built = True
+            return
+        inputs = KerasTensor(input_shape, self.dtype) if _is_shape(input_shape) \
+            else tree.map_structure(lambda s: KerasTensor(s, self.dtype), input_shape)
+        nodes = len(self._inbound_nodes)
+        self(inputs)
+        del self._inbound_nodes[nodes:]
+        self.built = True
+
     # --- config ---------------------------------------------------------------------------------------
     def get_config(self) -> dict:
         config_dict = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
@@ -393,6 +467,21 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _to_shape(value):
+    """JSON shapes (lists) back to tuples; a list or dict of shapes keeps its structure."""
+    if isinstance(value, (list, tuple)) and all(v is None or isinstance(v, int) for v in value):
+        return tuple(value)
+    if isinstance(value, (list, tuple)):
+        return [_to_shape(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _to_shape(v) for k, v in value.items()}
+    return value
+
+
+def _is_shape(value) -> bool:
+    return isinstance(value, tuple) and all(v is None or isinstance(v, int) for v in value)
 
 
 def _batch_size(x):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from kgraph.keras_tensor import KerasTensor
 from kgraph.layers.core.input_layer import InputLayer
 from kgraph.layers.layer import Node, unique_name
+from kgraph.models.functional_config import keras_layers, keras_operations
 from kgraph.models.model import Model
 from kgraph import tree
 
@@ -49,6 +50,8 @@ def _nodes_between(inputs: list[KerasTensor], outputs: list[KerasTensor]) -> lis
 class Functional(Model):
     """A model defined by `Model(inputs, outputs)`; `call` replays the recorded layer calls."""
 
+    _keras_location = ("keras.src.models.functional", "Functional", "Functional")
+
     def __init__(self, inputs, outputs, name=None, **kwargs):
         super().__init__(name=name or unique_name("functional"), **kwargs)
         if isinstance(inputs, dict):
@@ -62,8 +65,6 @@ class Functional(Model):
         self._inputs = tree.flatten(inputs)
         self._outputs = tree.flatten(outputs)
         self._nodes = _nodes_between(self._inputs, self._outputs)
-        from kgraph.saving.functional_config import keras_operations
-
         self._layers = keras_operations(self)  # Keras' order (by depth from the outputs): weights line up with Keras'
 
         self.built = True
@@ -71,6 +72,13 @@ class Functional(Model):
     @property
     def layers(self) -> list:
         return list(self._layers)
+
+    @property
+    def _saved_layers(self) -> list:
+        return keras_layers(self._layers)
+
+    def _obj_type(self) -> str:
+        return "Functional"
 
     @property
     def inputs(self) -> list[KerasTensor]:

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
+
+from kgraph import tree
+from kgraph.keras_tensor import KerasTensor
 from kgraph.layers.layer import Layer, snake_case, unique_name
 from kgraph.models.saving_methods import SavingMethods
 from kgraph.models.trainer import Trainer
+from kgraph.saving.object_registration import register_namespace
+
+register_namespace("models", lambda: importlib.import_module("kgraph.models"))
 
 
 class Model(SavingMethods, Trainer, Layer):
@@ -15,8 +22,7 @@ class Model(SavingMethods, Trainer, Layer):
     """
 
     def __new__(cls, *args, **kwargs):
-        functional_arguments = len(args) >= 2 or ("inputs" in kwargs and "outputs" in kwargs)
-        if functional_arguments:
+        if _functional_arguments(cls, args, kwargs):
             from kgraph.models.functional import Functional
 
             if cls is Model:
@@ -84,11 +90,29 @@ class Model(SavingMethods, Trainer, Layer):
         (print_fn or print)(text)
 
 
+def _functional_arguments(cls: type, args: tuple, kwargs: dict) -> bool:
+    """Whether `cls(*args, **kwargs)` builds a Functional model: `Model(inputs, outputs)` itself, or a subclass
+    called with KerasTensors (a subclass taking two other objects, e.g. `VAE(encoder, decoder)`, is not)."""
+    if len(args) == 2:
+        inputs, outputs = args
+    elif len(args) == 1 and "outputs" in kwargs:
+        inputs, outputs = args[0], kwargs["outputs"]
+    elif "inputs" in kwargs and "outputs" in kwargs:
+        inputs, outputs = kwargs["inputs"], kwargs["outputs"]
+    else:
+        return False
+    if cls is Model:
+        return True
+    leaves = tree.flatten([inputs, outputs])
+    return bool(leaves) and all(isinstance(t, KerasTensor) for t in leaves)
+
+
 _functional_subclasses: dict[type, type] = {}
 
 
 def _functional_subclass(cls: type, functional: type) -> type:
     """`cls` with Functional mixed in, so `MyModel(inputs, outputs)` keeps MyModel's overrides (Keras' pattern)."""
     if cls not in _functional_subclasses:
-        _functional_subclasses[cls] = type(cls.__name__, (cls, functional), {"__module__": cls.__module__})
+        _functional_subclasses[cls] = type(cls.__name__, (cls, functional),
+                                           {"__module__": cls.__module__, "_keras_user_class": cls})
     return _functional_subclasses[cls]

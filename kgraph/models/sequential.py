@@ -8,6 +8,16 @@ from kgraph.layers.layer import Layer, unique_name
 from kgraph.models.model import Model
 
 
+def _input_shape_of(layer: Layer):
+    """The batch shape a first layer fixes: its `input_shape=`, or the one input of a graph model (as Keras)."""
+    if layer._build_shapes is not None:
+        return layer._build_shapes
+    inputs = getattr(layer, "inputs", None) if isinstance(layer, Model) else None
+    if inputs and len(inputs) == 1:
+        return tuple(inputs[0].shape)
+    return None
+
+
 class Sequential(Model):
     """A linear stack of layers, built from an `Input` (or `input_shape=`) or on its first call.
 
@@ -16,6 +26,8 @@ class Sequential(Model):
         trainable: whether its weights train.
         name: the model's name (default "sequential", "sequential_1", …).
     """
+
+    _keras_location = ("keras", "Sequential", None)
 
     def __init__(self, layers=None, trainable=True, name=None):
         super().__init__(name=name or unique_name("sequential"), trainable=trainable)
@@ -44,6 +56,9 @@ class Sequential(Model):
         if rebuild:
             self._rebuild()
 
+    def _obj_type(self) -> str:
+        return "Sequential"
+
     def pop(self) -> Layer:
         if not self._layers:
             raise IndexError(f"Sequential model {self.name!r} has no layers to pop")
@@ -54,8 +69,9 @@ class Sequential(Model):
     def _rebuild(self) -> None:
         object.__setattr__(self, "_functional", None)
         self.built = False
-        if self._input_layer is None and self._layers and self._layers[0]._build_shapes is not None:
-            object.__setattr__(self, "_input_layer", Input(batch_shape=self._layers[0]._build_shapes)._history[0])
+        shape = _input_shape_of(self._layers[0]) if self._input_layer is None and self._layers else None
+        if shape is not None:
+            object.__setattr__(self, "_input_layer", Input(batch_shape=shape)._history[0])
         if self._input_layer is None or not self._layers:
             return
         from kgraph.models.functional import Functional

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import numbers
 import re
+import warnings
 from typing import Any
 
 import jax
@@ -257,6 +258,51 @@ class Optimizer:
         if self._schedule is not None:
             return [self.state["iterations"], *jax.tree.leaves(self.state["slots"])]
         return jax.tree.leaves(self.state)
+
+    # --- saving hooks: Keras' protocol, called by kgraph.saving with the `optimizer` group of a weights file ---
+    def _obj_type(self) -> str:
+        return "Optimizer"
+
+    def save_own_variables(self, store) -> None:
+        """Writes the state as Keras lists an optimizer's variables: iterations, learning rate, then the slots."""
+        leaves = jax.tree.leaves(self.state) if self.state is not None else \
+            [jnp.zeros((), jnp.int32), jnp.asarray(self.learning_rate, jnp.float32)]
+        for i, leaf in enumerate(leaves):
+            store[str(i)] = leaf
+
+    def load_own_variables(self, store) -> None:
+        """Restores the state `save_own_variables` (or Keras) wrote. A state saved before the first step holds
+        nothing to restore; one for other variables warns and leaves training to start from a fresh state."""
+        count = len(store.keys())
+        template = self.state if self.state is not None else self._state_template()
+        if count == 0 or template is None:
+            return
+        leaves, treedef = jax.tree_util.tree_flatten(template)
+        if count == 2 and len(leaves) != 2 and int(store["0"]) == 0:
+            return
+        saved = [store[str(i)] for i in range(count)]
+        problem = None
+        if count != len(leaves):
+            problem = f"it has {len(leaves)} variables, the file has {count}"
+        else:
+            for i, (value, leaf) in enumerate(zip(saved, leaves)):
+                if tuple(value.shape) != tuple(leaf.shape):
+                    problem = f"its variable {i} has shape {tuple(leaf.shape)}, the file has {tuple(value.shape)}"
+                    break
+        if problem is not None:
+            warnings.warn(f"Not loading the state of optimizer {self.name!r}: {problem}. Training starts with a "
+                          "fresh optimizer state.", stacklevel=2)
+            return
+        self.state = jax.tree_util.tree_unflatten(
+            treedef, [jnp.asarray(value, dtype=leaf.dtype) for value, leaf in zip(saved, leaves)])
+
+    def _state_template(self):
+        """The shapes of the state this optimizer will have for the variables its model trains (None if unknown)."""
+        source = getattr(self, "_variables_for_state", None)
+        variables = source() if source is not None else None
+        if variables is None:
+            return None
+        return jax.eval_shape(self.init, [v.value for v in variables])
 
     def get_config(self) -> dict[str, Any]:
         """Return the constructor arguments that recreate this optimizer (without its state)."""

@@ -1,11 +1,16 @@
-"""Atomic writes and bounded reads: a kill mid-save never leaves a torn file, a hostile file never floods memory."""
+"""Atomic writes and bounded reads: a kill mid-save never leaves a torn file, a hostile file never floods memory.
+
+Every file kgraph writes (models, weights, checkpoints, CSV logs, ONNX exports) goes through the helpers here.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import shutil
-import tempfile
 import zipfile
+from typing import Callable, Iterator
 
 MAX_CONFIG_BYTES = 64 * 1024 * 1024
 MAX_METADATA_BYTES = 1024 * 1024
@@ -14,10 +19,21 @@ MAX_COMPRESSION_RATIO = 1000
 _RATIO_FLOOR_BYTES = 64 * 1024 * 1024
 
 
-def _fsync_dir(directory: str) -> None:
+TEMP_PREFIX = ".tmp-"
+_counter = itertools.count()
+
+
+def fsync_file(path: str | os.PathLike) -> None:
+    """Flushes a written file to disk."""
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+
+
+def fsync_dir(directory: str | os.PathLike) -> None:
+    """Makes a rename in `directory` durable (a no-op where directories cannot be opened, as on Windows)."""
     try:
         fd = os.open(directory or ".", os.O_RDONLY)
-    except OSError:  # e.g. Windows, where directories cannot be opened
+    except OSError:
         return
     try:
         os.fsync(fd)
@@ -27,9 +43,8 @@ def _fsync_dir(directory: str) -> None:
         os.close(fd)
 
 
-def _temp_prefix() -> str:
-    """Temporary names start like `kgraph.callbacks.atomic_file`'s, so its stale-file cleanup covers ours."""
-    return f".tmp-{os.getpid()}-"
+def _temp_name(directory: str, path: str) -> str:
+    return os.path.join(directory, f"{TEMP_PREFIX}{os.getpid()}-{next(_counter)}-{os.path.basename(path)}")
 
 
 def check_overwrite(path: str, overwrite: bool) -> None:
@@ -37,47 +52,77 @@ def check_overwrite(path: str, overwrite: bool) -> None:
         raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it")
 
 
-def write_bytes_atomic(path: str, data: bytes) -> None:
-    """Writes `data` to `path` through a temp file in the same folder: fsync, rename, fsync the folder."""
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[str]:
+    """Yields a temporary path in `path`'s folder whose name ends like `path` (extension checks pass).
+
+    Write the file there; when the block exits normally it is fsynced and renamed over `path`. If the
+    block raises, the temporary file is removed and `path` is left as it was.
+    """
+    path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(), suffix=f"-{os.path.basename(path)}", dir=directory)
+    temp = _temp_name(directory, path)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        yield temp
+        fsync_file(temp)
+        os.replace(temp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        with contextlib.suppress(OSError):
+            os.remove(temp)
         raise
-    _fsync_dir(directory)
+    fsync_dir(directory)
+
+
+def atomic_write(path: str | os.PathLike, content: bytes | str | Callable) -> None:
+    """Replaces `path` atomically with `content`: bytes, text (UTF-8), or a function writing to a binary file."""
+    with atomic_path(path) as temp:
+        with open(temp, "wb") as f:
+            if callable(content):
+                content(f)
+            else:
+                f.write(content.encode("utf-8") if isinstance(content, str) else content)
+
+
+write_bytes_atomic = atomic_write
+
+
+def remove_stale_temporaries(path: str | os.PathLike) -> None:
+    """Deletes temporary files a killed writer left beside `path` (or, for a directory, inside it)."""
+    path = os.fspath(path)
+    directory = path if os.path.isdir(path) else (os.path.dirname(path) or ".")
+    if not os.path.isdir(directory):
+        return
+    for name in os.listdir(directory):
+        if name.startswith(TEMP_PREFIX):
+            with contextlib.suppress(OSError):
+                os.remove(os.path.join(directory, name))
 
 
 def write_directory_atomic(path: str, files: dict[str, bytes]) -> None:
-    """Writes `files` (name -> bytes) as the folder `path`, swapping a complete temp folder into place."""
+    """Writes `files` (name -> bytes; "a/b" names make subfolders) as the folder `path`, swapping a complete temp
+    folder into place."""
     parent = os.path.dirname(os.path.abspath(path))
     os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=_temp_prefix(), suffix=f"-{os.path.basename(path)}", dir=parent)
+    tmp = _temp_name(parent, path)
+    os.makedirs(tmp)
     try:
         for name, data in files.items():
-            with open(os.path.join(tmp, name), "wb") as f:
+            target = os.path.join(tmp, *name.split("/"))
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with open(target, "wb") as f:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
-        _fsync_dir(tmp)
+        fsync_dir(tmp)
         old = None
         if os.path.exists(path):
             if not os.path.isdir(path):
                 raise FileExistsError(f"{path} exists and is not a folder; cannot save an unzipped model there")
-            old = tempfile.mkdtemp(prefix=_temp_prefix(), suffix=f"-old-{os.path.basename(path)}", dir=parent)
-            os.rmdir(old)
+            old = _temp_name(parent, path)
             os.replace(path, old)
         os.replace(tmp, path)
-        _fsync_dir(parent)
+        fsync_dir(parent)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:

@@ -37,7 +37,6 @@ def _write_subset(group, variables: list) -> None:
 
 def save_model(model, path: str) -> None:
     """Writes `model` as a legacy `.h5` file, atomically."""
-    from kgraph.saving.functional_config import keras_layers
     from kgraph.saving.saving_lib import _json_default
     from kgraph.version import __version__
 
@@ -58,15 +57,17 @@ def save_model(model, path: str) -> None:
             training["optimizer_config"] = {"class_name": optimizer["class_name"], "config": optimizer["config"]}
             f.attrs["training_config"] = json.dumps(training, default=_json_default)
         weights = f.create_group("model_weights")
-        layers = keras_layers(model) if weights_io._is_graph_model(model) else list(model.layers)
+        layers = list(model._saved_layers)
         weights.attrs["layer_names"] = _string_list([layer.name for layer in layers])
         weights.attrs["backend"] = "jax"
         weights.attrs["keras_version"] = __version__
         for layer in layers:
             _write_subset(weights.create_group(layer.name), weights_io._legacy_weights(layer))
-        _write_subset(weights.create_group("top_level_model_weights"), weights_io.own_variables(model))
+        _write_subset(weights.create_group("top_level_model_weights"), model._trainable_variables + model._non_trainable_variables)
         if getattr(model, "compiled", False) and model.optimizer is not None and model.optimizer.state is not None:
-            arrays = weights_io.optimizer_arrays(model)
+            saved: dict = {}
+            model.optimizer.save_own_variables(saved)
+            arrays = [np.asarray(saved[str(i)]) for i in range(len(saved))]
             group = f.create_group("optimizer_weights")
             names = [f"{model.optimizer.name}/{i}" for i in range(len(arrays))]
             group.attrs["weight_names"] = _string_list(names)
@@ -130,13 +131,12 @@ def load_model(path: str, custom_objects=None, compile: bool = True, safe_mode: 
         model = model_from_config(config, path, custom_objects, compile=False, safe_mode=safe_mode)
         if "model_weights" not in f:
             raise ValueError(f"{path} has a model config but no 'model_weights' group")
-        plan = weights_io.plan_from_h5(f["model_weights"], model, path).finish(False)
+        weights_io.load_from_h5(f["model_weights"], model, path)
         training = _attribute_json(f, "training_config", path) if compile else None
         optimizer_values = None
         if training is not None and "optimizer_weights" in f:
             group = f["optimizer_weights"]
             optimizer_values = [np.asarray(group[n][()]) for n in weights_io._attribute_list(group, "weight_names")]
-    plan.apply()
     if training is None:
         if compile:
             warnings.warn(f"No training configuration found in {path}, so the model was *not* compiled. "
@@ -145,26 +145,5 @@ def load_model(path: str, custom_objects=None, compile: bool = True, safe_mode: 
     with CustomObjectScope(custom_objects), SafeModeScope(safe_mode):
         _compile_from_training_config(model, training, custom_objects, safe_mode)
     if optimizer_values:
-        _restore_optimizer(model, optimizer_values, path)
+        model.optimizer.load_own_variables({str(i): value for i, value in enumerate(optimizer_values)})
     return model
-
-
-def _restore_optimizer(model, values: list, source: str) -> None:
-    import jax
-    import jax.numpy as jnp
-
-    template, treedef = weights_io._optimizer_template(model)
-    if len(values) != len(template) or any(tuple(v.shape) != tuple(t.shape) for v, t in zip(values, template)):
-        warnings.warn(f"{source}: the saved optimizer state does not fit optimizer {model.optimizer.name!r} "
-                      f"({len(values)} saved variables, {len(template)} expected); starting from a fresh state.",
-                      stacklevel=3)
-        return
-    trainable = weights_io._optimizer_trainables(model)
-    perm = weights_io._keras_permutation(model, trainable)
-    if perm is not None:
-        owners = weights_io._slot_owners(model.optimizer, len(trainable))
-        if len(owners) == len(values):
-            values = weights_io._reorder(values, owners, perm, to_keras=False)
-    leaves = [jnp.asarray(v, dtype=t.dtype) for v, t in zip(values, template)]
-    model.optimizer.state = jax.tree_util.tree_unflatten(treedef, leaves)
-

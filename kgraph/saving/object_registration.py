@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 import threading
-from typing import Any
+from typing import Any, Callable
 
 from kgraph import config
 
@@ -20,6 +20,34 @@ _local = threading.local()
 _GLOBAL_CUSTOM_OBJECTS: dict[str, Any] = {}
 _GLOBAL_CUSTOM_NAMES: dict[Any, str] = {}
 _global_safe_mode = {"value": True}
+# kgraph's own classes, registered by the packages that define them ("kgraph>Name" -> class), and Keras' public
+# namespaces ("layers" -> a function returning the kgraph module with those names): saving looks classes up
+# here and never imports the packages above it.
+_BUILTIN_OBJECTS: dict[str, Any] = {}
+_NAMESPACES: dict[str, Callable[[], Any]] = {}
+
+
+def register_builtin(cls) -> None:
+    """Records one of kgraph's own classes under "kgraph>Name", so configs naming it load."""
+    _BUILTIN_OBJECTS[f"kgraph>{cls.__name__}"] = cls
+
+
+def get_builtin(name: str | None):
+    """The kgraph class registered under `name` ("kgraph>Name" or "Name"), or None."""
+    if not isinstance(name, str):
+        return None
+    return _BUILTIN_OBJECTS.get(name if name.startswith("kgraph>") else f"kgraph>{name}")
+
+
+def register_namespace(keras_name: str, loader: Callable[[], Any]) -> None:
+    """Makes `loader()` (a kgraph module) the holder of what Keras' public namespace `keras_name` holds."""
+    _NAMESPACES[keras_name] = loader
+
+
+def keras_namespace(keras_name: str):
+    """The kgraph module registered for Keras' namespace `keras_name` ("layers", "losses", …), or None."""
+    loader = _NAMESPACES.get(keras_name)
+    return loader() if loader is not None else None
 
 
 def register_keras_serializable(package: str = "Custom", name: str | None = None):

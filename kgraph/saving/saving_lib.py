@@ -1,5 +1,6 @@
-"""`.keras` files: a zip of `metadata.json`, `config.json` (architecture and compile config) and
-`model.weights.h5` (weights and optimizer state), the format Keras 3 writes and reads.
+"""`.keras` files: a zip of `metadata.json`, `config.json` (architecture and compile config),
+`model.weights.h5` (weights and optimizer state) and `assets/` (files layers write with `save_assets`, e.g. a
+vocabulary), the format Keras 3 writes and reads.
 
 Writes are atomic (temp file, fsync, rename). Loading never unpickles or imports outside kgraph, refuses
 archive members with absolute or `..` paths, bounds the config it parses, and reports a bad file as a
@@ -12,15 +13,18 @@ import datetime
 import io
 import json
 import os
+import tempfile
 import zipfile
 
 import h5py
 
 from kgraph.saving import file_io, weights_io
+from kgraph.saving.walk import is_saveable, saveables
 from kgraph.saving.object_registration import CustomObjectScope, SafeModeScope
 from kgraph.saving.serialization import UnknownObjectError, deserialize_keras_object, object_sharing_scope, \
     serialize_keras_object
 
+ASSETS_DIRNAME = "assets"
 CONFIG_FILENAME = "config.json"
 METADATA_FILENAME = "metadata.json"
 WEIGHTS_FILENAME = weights_io.WEIGHTS_FILENAME
@@ -82,7 +86,7 @@ def save_model(model, filepath, overwrite: bool = True, zipped: bool | None = No
                          "give it an Input, or call `build()` first")
     members = {METADATA_FILENAME: metadata_json().encode("utf-8"),
                CONFIG_FILENAME: model_config_json(model).encode("utf-8"),
-               WEIGHTS_FILENAME: weights_io.weights_bytes(model)}
+               WEIGHTS_FILENAME: weights_io.weights_bytes(model), **asset_files(model)}
     if not zipped:
         file_io.write_directory_atomic(path, members)
         return
@@ -91,6 +95,43 @@ def save_model(model, filepath, overwrite: bool = True, zipped: bool | None = No
         for name, data in members.items():
             archive.writestr(name, data)
     file_io.write_bytes_atomic(path, buffer.getvalue())
+
+
+def asset_files(model) -> dict[str, bytes]:
+    """`assets/<path>/…` -> bytes: what each object's `save_assets(folder)` wrote (Keras' asset store)."""
+    with tempfile.TemporaryDirectory(prefix="kgraph-assets-") as root:
+        for path, obj in saveables(model):
+            if callable(getattr(obj, "save_assets", None)):
+                folder = os.path.join(root, path) if path else root
+                os.makedirs(folder, exist_ok=True)
+                obj.save_assets(folder)
+        files = {}
+        for folder, _, names in os.walk(root):
+            for name in names:
+                full = os.path.join(folder, name)
+                relative = os.path.relpath(full, root).replace(os.sep, "/")
+                with open(full, "rb") as f:
+                    files[f"{ASSETS_DIRNAME}/{relative}"] = f.read()
+        return files
+
+
+def load_assets(model, assets_root: str | None) -> None:
+    """Hands each object with `load_assets` its folder under `assets_root` (None when the file has none)."""
+    for path, obj in saveables(model):
+        if callable(getattr(obj, "load_assets", None)):
+            folder = (os.path.join(assets_root, path) if path else assets_root) if assets_root else None
+            obj.load_assets(folder if folder is not None and os.path.isdir(folder) else None)
+
+
+def _extract_assets(archive: zipfile.ZipFile, target: str) -> str | None:
+    """Extracts the archive's `assets/` members (names already checked) into `target`; None when there are none."""
+    members = [name for name in archive.namelist() if name.startswith(f"{ASSETS_DIRNAME}/") and not name.endswith("/")]
+    for name in members:
+        destination = os.path.join(target, *name.split("/"))
+        os.makedirs(os.path.dirname(destination), exist_ok=True)
+        with open(destination, "wb") as f:
+            f.write(file_io.read_member(archive, name, archive.filename or "the archive"))
+    return os.path.join(target, ASSETS_DIRNAME) if members else None
 
 
 def _check_metadata(raw: bytes | None, source: str) -> dict:
@@ -134,8 +175,6 @@ def _parse_config(raw: bytes, source: str) -> dict:
 def model_from_config(config: dict, source: str, custom_objects=None, compile: bool = True,
                       safe_mode: bool | None = True):
     """Builds the model a parsed config describes; unknown classes and bad configs name `source`."""
-    from kgraph.layers.layer import Layer
-
     config = dict(config)
     if not compile:
         config.pop("compile_config", None)
@@ -149,7 +188,7 @@ def model_from_config(config: dict, source: str, custom_objects=None, compile: b
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as e:
         kind = type(e) if type(e) in (ValueError, TypeError) else ValueError
         raise kind(f"Cannot load {source}: {type(e).__name__ + ': ' if kind is not type(e) else ''}{e}") from e
-    if not isinstance(model, Layer):
+    if not is_saveable(model) or model._obj_type() == "Optimizer":
         raise ValueError(f"Cannot load {source}: its config describes a {type(model).__name__}, not a model")
     return model
 
@@ -175,22 +214,25 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
         from kgraph.saving import legacy_h5
 
         return legacy_h5.load_model(path, custom_objects, compile, safe_mode)
-    try:
-        with zipfile.ZipFile(path, "r") as archive:
-            file_io.check_member_names(archive, path)
-            names = set(archive.namelist())
-            metadata = file_io.read_member(archive, METADATA_FILENAME, path, file_io.MAX_METADATA_BYTES) \
-                if METADATA_FILENAME in names else None
-            raw_config = file_io.read_member(archive, CONFIG_FILENAME, path, file_io.MAX_CONFIG_BYTES)
-            if WEIGHTS_FILENAME not in names:
-                raise ValueError(f"{path}: the archive has no {WEIGHTS_FILENAME} (members: {sorted(names)})")
-            _check_metadata(metadata, path)
-            config = _parse_config(raw_config, path)
-            weights = file_io.read_member(archive, WEIGHTS_FILENAME, path)
-    except zipfile.BadZipFile as e:
-        raise ValueError(f"{path} is not a valid .keras file (a truncated or corrupt zip archive): {e}") from None
-    model = model_from_config(config, path, custom_objects, compile, safe_mode)
-    _load_weights_into(model, weights, f"{path} ({WEIGHTS_FILENAME})", compile)
+    with tempfile.TemporaryDirectory(prefix="kgraph-assets-") as extracted:
+        try:
+            with zipfile.ZipFile(path, "r") as archive:
+                file_io.check_member_names(archive, path)
+                names = set(archive.namelist())
+                metadata = file_io.read_member(archive, METADATA_FILENAME, path, file_io.MAX_METADATA_BYTES) \
+                    if METADATA_FILENAME in names else None
+                raw_config = file_io.read_member(archive, CONFIG_FILENAME, path, file_io.MAX_CONFIG_BYTES)
+                if WEIGHTS_FILENAME not in names:
+                    raise ValueError(f"{path}: the archive has no {WEIGHTS_FILENAME} (members: {sorted(names)})")
+                _check_metadata(metadata, path)
+                config = _parse_config(raw_config, path)
+                weights = file_io.read_member(archive, WEIGHTS_FILENAME, path)
+                assets = _extract_assets(archive, extracted)
+        except zipfile.BadZipFile as e:
+            raise ValueError(f"{path} is not a valid .keras file (a truncated or corrupt zip archive): {e}") from None
+        model = model_from_config(config, path, custom_objects, compile, safe_mode)
+        _load_weights_into(model, weights, f"{path} ({WEIGHTS_FILENAME})", compile)
+        load_assets(model, assets)
     return model
 
 
@@ -210,6 +252,8 @@ def _load_folder(path: str, custom_objects, compile: bool, safe_mode: bool):
     config = _parse_config(read(CONFIG_FILENAME, file_io.MAX_CONFIG_BYTES), path)
     model = model_from_config(config, path, custom_objects, compile, safe_mode)
     _load_weights_into(model, read(WEIGHTS_FILENAME, None), os.path.join(path, WEIGHTS_FILENAME), compile)
+    assets = os.path.join(path, ASSETS_DIRNAME)
+    load_assets(model, assets if os.path.isdir(assets) else None)
     return model
 
 
@@ -219,5 +263,4 @@ def _load_weights_into(model, data: bytes, source: str, compile: bool) -> None:
     except OSError as e:
         raise ValueError(f"{source} is not a readable HDF5 file (truncated or corrupt?): {e}") from None
     with handle as root:
-        plan = weights_io.plan_structural(root, model, source, load_optimizer=compile).finish(False)
-    plan.apply()
+        weights_io.load_structural(root, model, source, load_optimizer=compile)

@@ -28,9 +28,10 @@ import numpy as np
 from kgraph.ir.types import numpy_dtype
 from kgraph.saving.object_registration import (
     CustomObjectScope, SafeModeScope, active_custom_objects, custom_object_scope, enable_unsafe_deserialization,
-    get_custom_objects, get_registered_name, get_registered_object, in_safe_mode, is_registered,
-    register_keras_serializable, register_serializable,
+    get_builtin, get_custom_objects, get_registered_name, get_registered_object, in_safe_mode, is_registered,
+    keras_namespace, register_keras_serializable, register_namespace, register_serializable,
 )
+from kgraph.saving.walk import to_snake_case
 
 __all__ = [
     "CustomObjectScope", "custom_object_scope", "deserialize_keras_object", "enable_unsafe_deserialization",
@@ -39,24 +40,27 @@ __all__ = [
 ]
 
 PLAIN_TYPES = (str, int, float, bool)
-_TENSOR_CLASS = "__keras_tensor__"
+TENSOR_CLASS = "__keras_tensor__"
 
-# Keras public module -> the kgraph module holding the same names.
-_KERAS_MODULES = {
-    "layers": "kgraph.layers", "models": "kgraph.models", "losses": "kgraph.losses", "metrics": "kgraph.metrics",
-    "optimizers": "kgraph.optimizers", "initializers": "kgraph.initializers",
-    "regularizers": "kgraph.regularizers", "constraints": "kgraph.constraints", "activations": "kgraph.activations",
-}
+# Keras' public namespaces, in the order a class is looked for in them. "layers" and "models" are registered by
+# those packages; the ones below saving are registered here.
+_NAMESPACE_ORDER = ("layers", "models", "losses", "metrics", "optimizers", "initializers", "regularizers",
+                    "constraints", "activations")
+_LOWER_NAMESPACES = _NAMESPACE_ORDER[2:]
+
+
+def _import_lower(module: str):
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        return None
+
+
+for _name in _LOWER_NAMESPACES:
+    register_namespace(_name, lambda module=f"kgraph.{_name}": _import_lower(module))
 # Where functions named in configs ("relu", "mean_squared_error") are looked for, in this order.
 _FUNCTION_MODULES = ("kgraph.activations", "kgraph.losses", "kgraph.metrics")
 _DTYPE_POLICIES = ("DTypePolicy", "FloatDTypePolicy", "Policy")
-
-
-def to_snake_case(name: str) -> str:
-    """Keras' snake case ("Conv2D" -> "conv2d", "BatchNormalization" -> "batch_normalization")."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 # --- shared objects ---------------------------------------------------------------------------------------
@@ -102,16 +106,7 @@ def _record_deserialized(config: dict, obj) -> None:
 # --- serialize --------------------------------------------------------------------------------------------
 def _user_class(cls):
     """The class a user wrote, for the Functional-mixed subclass `MyModel(inputs, outputs)` makes of it."""
-    try:
-        from kgraph.models import model as model_module
-
-        subclasses = getattr(model_module, "_functional_subclasses", {})
-    except ImportError:  # pragma: no cover
-        return cls
-    for original, made in subclasses.items():
-        if made is cls:
-            return original
-    return cls
+    return cls.__dict__.get("_keras_user_class", cls)
 
 
 def _public_location(cls) -> tuple[str | None, str, str | None]:
@@ -121,19 +116,11 @@ def _public_location(cls) -> tuple[str | None, str, str | None]:
         return cls.__module__, cls.__name__, get_registered_name(cls)
     module = getattr(cls, "__module__", "") or ""
     if module == "kgraph" or module.startswith("kgraph."):
-        from kgraph.models.functional import Functional
-        from kgraph.models.sequential import Sequential
-
-        if cls is Functional:
-            return "keras.src.models.functional", "Functional", "Functional"
-        if cls is Sequential:
-            return "keras", "Sequential", None
-        for keras_name, kgraph_name in _KERAS_MODULES.items():
-            try:
-                namespace = importlib.import_module(kgraph_name)
-            except ImportError:
-                continue
-            if getattr(namespace, cls.__name__, None) is cls:
+        if "_keras_location" in cls.__dict__:
+            return cls._keras_location
+        for keras_name in _NAMESPACE_ORDER:
+            namespace = keras_namespace(keras_name)
+            if namespace is not None and getattr(namespace, cls.__name__, None) is cls:
                 return f"keras.{keras_name}", cls.__name__, None
         return module, cls.__name__, f"kgraph>{cls.__name__}"
     return (None if module == "__main__" else module), cls.__name__, cls.__name__
@@ -149,30 +136,7 @@ def _function_config(fn) -> dict:
             "registered_name": "function"}
 
 
-def _model_hook(obj, name: str):
-    """For a kgraph model whose class does not define hook `name` (get_config, get_compile_config, …) beyond
-    Layer's, the function in `kgraph.models.saving_methods` that implements it; else None."""
-    from kgraph.layers.layer import Layer
-    from kgraph.models.model import Model
-
-    cls = obj if inspect.isclass(obj) else type(obj)
-    if not (inspect.isclass(cls) and issubclass(cls, Model)):
-        return None
-    own = getattr(cls, name, None)
-    base = getattr(Layer, name, None)
-    unwrap = lambda f: getattr(f, "__func__", f)  # noqa: E731 - classmethods compare by their function
-    defined_here = own is not None and unwrap(own) is not unwrap(base)
-    if defined_here and not getattr(own, "__qualname__", "").startswith("SavingMethods."):
-        return None
-    from kgraph.models import saving_methods
-
-    return getattr(saving_methods, f"model_{name}")
-
-
 def _get_config(obj) -> dict:
-    hook = _model_hook(obj, "get_config")
-    if hook is not None:
-        return hook(obj)
     get_config = obj.get_config
     if "include_bytecode" in inspect.signature(get_config).parameters:
         config = get_config(include_bytecode=True)
@@ -200,8 +164,6 @@ def serialize_keras_object(obj) -> Any:
 
     Layers and models also get `build_config`, compiled models `compile_config`.
     """
-    from kgraph.keras_tensor import KerasTensor
-
     if obj is None or isinstance(obj, PLAIN_TYPES):
         return obj
     if isinstance(obj, (list, tuple)):
@@ -217,13 +179,6 @@ def serialize_keras_object(obj) -> Any:
                                                       "step": serialize_keras_object(obj.step)}}
     if obj is Ellipsis:
         return {"class_name": "__ellipsis__", "config": {}}
-    if isinstance(obj, KerasTensor):
-        history = None
-        if obj._history:
-            layer, node_index, tensor_index = obj._history
-            history = [layer.name, node_index, tensor_index]
-        return {"class_name": _TENSOR_CLASS, "config": {"shape": list(obj.shape), "dtype": obj.dtype,
-                                                        "keras_history": history}}
     if isinstance(obj, np.dtype):
         return obj.name
     if isinstance(obj, (np.ndarray, np.generic)) or _is_array(obj):
@@ -246,9 +201,8 @@ def serialize_keras_object(obj) -> Any:
     if build_config is not None:
         config["build_config"] = serialize_keras_object(build_config)
     get_compile_config = getattr(obj, "get_compile_config", None)
-    hook = _model_hook(obj, "get_compile_config")
-    if hook is not None or callable(get_compile_config):
-        compile_config = hook(obj) if hook is not None else get_compile_config()
+    if callable(get_compile_config):
+        compile_config = get_compile_config()
         if compile_config is not None:
             config["compile_config"] = serialize_keras_object(compile_config)
     _record_serialized(obj, config)
@@ -270,32 +224,9 @@ def _dtype_name(array: np.ndarray) -> str:
 
 
 def get_build_config(obj) -> dict | None:
-    """What Keras writes as `build_config`: `{"input_shape": ...}` for a layer built by a one-argument call."""
-    hook = _model_hook(obj, "get_build_config")
-    if hook is not None:
-        return hook(obj)
+    """What Keras writes as `build_config`: the object's `get_build_config()`, when it has one."""
     own = getattr(obj, "get_build_config", None)
-    if callable(own):
-        return own()
-    return node_build_config(obj)
-
-
-def node_build_config(obj) -> dict | None:
-    """`{"input_shape": ...}` from the layer's first call, when that call took one tensor (or one structure)."""
-    from kgraph.keras_tensor import KerasTensor
-    from kgraph.layers.core.input_layer import InputLayer
-    from kgraph.layers.layer import Layer
-    from kgraph import tree
-
-    if not isinstance(obj, Layer) or isinstance(obj, InputLayer) or not obj.built or not obj._inbound_nodes:
-        return None
-    node = obj._inbound_nodes[0]
-    if len(node.args) != 1 or any(isinstance(t, KerasTensor) for t in tree.flatten(node.kwargs)):
-        return None
-    leaves = tree.flatten(node.args[0])
-    if not leaves or not all(isinstance(t, KerasTensor) for t in leaves):
-        return None
-    return {"input_shape": tree.map_structure(lambda t: tuple(t.shape), node.args[0])}
+    return own() if callable(own) else None
 
 
 # --- lambdas ----------------------------------------------------------------------------------------------
@@ -332,38 +263,28 @@ def _kgraph_module(keras_module: str | None):
     """The kgraph module that holds what `keras_module` holds; None when there is none."""
     if not keras_module:
         return None
-    if keras_module == "kgraph" or keras_module.startswith("kgraph."):
-        try:
-            return importlib.import_module(keras_module)  # kgraph's own modules only
-        except ImportError:
-            return None
     parts = keras_module.split(".")
+    if parts[0] == "kgraph":
+        if len(parts) > 1 and parts[1] in _LOWER_NAMESPACES:
+            try:
+                return importlib.import_module(keras_module)  # kgraph's own modules below saving only
+            except ImportError:
+                return None
+        return keras_namespace(parts[1]) if len(parts) > 1 and parts[1] in _NAMESPACE_ORDER else None
     if parts[0] not in ("keras", "tf_keras", "tensorflow"):
         return None
     for part in parts[1:]:
-        if part in _KERAS_MODULES:
-            try:
-                return importlib.import_module(_KERAS_MODULES[part])
-            except ImportError:
-                return None
+        if part in _NAMESPACE_ORDER:
+            return keras_namespace(part)
     if parts[1:2] == ["src"] and len(parts) > 2 and parts[2] in ("engine", "models"):
-        return importlib.import_module("kgraph.models")
+        return keras_namespace("models")
     return None
 
 
-_LEGACY_SEARCH = ("kgraph.losses", "kgraph.metrics", "kgraph.optimizers", "kgraph.initializers",
-                  "kgraph.regularizers", "kgraph.constraints")
+_LEGACY_SEARCH = ("losses", "metrics", "optimizers", "initializers", "regularizers", "constraints")
 
 
-def _importable(module: str) -> bool:
-    try:
-        importlib.import_module(module)
-        return True
-    except ImportError:
-        return False
-
-
-def _is_keras_op_module(module: str | None) -> bool:
+def is_keras_op_module(module: str | None) -> bool:
     return bool(module) and (module == "keras.ops" or module.startswith("keras.ops.")
                              or module.startswith("keras.src.ops"))
 
@@ -381,14 +302,16 @@ def _resolve_class(class_name: str, module: str | None, registered_name: str | N
     if namespace is not None:
         candidates.append(namespace)
     if module in (None, "keras", "builtins") or (module or "").startswith(("keras.src.engine", "keras.engine")):
-        import kgraph
-
-        candidates += [importlib.import_module("kgraph.models"), importlib.import_module("kgraph.layers"), kgraph]
+        candidates += [keras_namespace("models"), keras_namespace("layers")]
         if module is None:  # legacy configs name no module: try every kgraph namespace, losses before metrics
-            candidates += [importlib.import_module(name) for name in _LEGACY_SEARCH if _importable(name)]
+            candidates += [keras_namespace(name) for name in _LEGACY_SEARCH]
     for namespace in candidates:
-        obj = getattr(namespace, class_name, None)
+        obj = getattr(namespace, class_name, None) if namespace is not None else None
         if inspect.isclass(obj):
+            return obj
+    if (module or "").startswith("kgraph") or registered_name == f"kgraph>{class_name}":
+        obj = get_builtin(registered_name) or get_builtin(class_name)
+        if obj is not None:
             return obj
     where = f" (module {module!r})" if module else ""
     if module and (module == "keras" or module.startswith("keras.")) and namespace is not None:
@@ -482,10 +405,9 @@ def deserialize_keras_object(config, custom_objects: dict | None = None, safe_mo
     shared = _shared(config)
     if shared is not None:
         return shared
-    if _is_keras_op_module(module):
-        from kgraph.saving.functional_config import keras_op_from_config
-
-        return keras_op_from_config(class_name, inner, module)
+    if is_keras_op_module(module):
+        raise ValueError(f"The config applies the Keras op {class_name!r} ({module}) outside a Functional model's "
+                         "layers, where kgraph cannot place it")
     cls = _resolve_class(class_name, module, config.get("registered_name"), custom_objects, module_objects)
     if isinstance(cls, types.FunctionType):
         return cls
@@ -496,11 +418,9 @@ def deserialize_keras_object(config, custom_objects: dict | None = None, safe_mo
     instance = instantiate(cls, inner, custom_objects, safe)
     if build and config.get("build_config") and not getattr(instance, "built", True):
         build_from_config(instance, config["build_config"])
-    compile_hook = _model_hook(instance, "compile_from_config") or (
-        lambda obj, c: obj.compile_from_config(c) if callable(getattr(obj, "compile_from_config", None)) else None)
-    if config.get("compile_config"):
+    if config.get("compile_config") and callable(getattr(instance, "compile_from_config", None)):
         with CustomObjectScope(custom_objects), SafeModeScope(safe):
-            compile_hook(instance, config["compile_config"])
+            instance.compile_from_config(config["compile_config"])
     _record_deserialized(config, instance)
     return instance
 
@@ -524,12 +444,9 @@ def _deserialize_special(class_name, inner, custom_objects, safe, module_objects
                              "run arbitrary code, so it is refused in safe mode. If you trust the source of the file, "
                              "pass `safe_mode=False` or call `kgraph.saving.enable_unsafe_deserialization()`.")
         return _func_load(inner["value"])
-    if class_name == _TENSOR_CLASS:
-        from kgraph.keras_tensor import KerasTensor
-
-        tensor = KerasTensor(tuple(inner["shape"]), inner.get("dtype") or "float32")
-        tensor._pre_serialization_keras_history = inner.get("keras_history")
-        return tensor
+    if class_name == TENSOR_CLASS:
+        raise ValueError("The config holds a KerasTensor outside a Functional model's layers, where kgraph cannot "
+                         "connect it to a layer call")
     if class_name == "__typespec__":
         raise ValueError("The config holds a TensorFlow TypeSpec, which kgraph does not support")
     return _NOT_SPECIAL
@@ -541,12 +458,13 @@ def _array(value, dtype):
 
 # --- building instances -----------------------------------------------------------------------------------
 def _accepted_arguments(cls) -> set[str] | None:
-    """Keyword arguments `cls(...)` accepts, following `**kwargs` up the MRO; None if unknowable."""
-    from kgraph.layers.layer import Layer
-
+    """Keyword arguments `cls(...)` accepts, following `**kwargs` up the MRO to the saveable base class (Layer,
+    Optimizer); None if unknowable."""
+    bases = [klass for klass in cls.__mro__ if "_obj_type" in vars(klass)]
+    base = bases[-1] if bases else None
     accepted: set[str] = set()
-    if issubclass(cls, Layer):  # models and mixins may hide Layer's own arguments behind an argument-less __init__
-        accepted.update(p for p in inspect.signature(Layer.__init__).parameters if p not in ("self", "kwargs"))
+    if base is not None:  # models and mixins may hide the base's own arguments behind an argument-less __init__
+        accepted.update(p for p in inspect.signature(base.__init__).parameters if p not in ("self", "kwargs"))
     for klass in cls.__mro__:
         init = vars(klass).get("__init__")
         if init is None:
@@ -558,7 +476,7 @@ def _accepted_arguments(cls) -> set[str] | None:
         accepted.update(name for name, p in parameters.items()
                         if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and name != "self")
         var_keyword = any(p.kind == p.VAR_KEYWORD for p in parameters.values())
-        if not var_keyword or klass is Layer:
+        if not var_keyword or klass is base:
             return accepted
     return accepted
 
@@ -651,10 +569,6 @@ def instantiate(cls, config: dict, custom_objects: dict | None = None, safe: boo
     """`cls.from_config(config)` inside the custom-object and safe-mode scopes, passing them on when
     `from_config` takes `custom_objects` or `safe_mode`; errors name the class."""
     config = normalize_config(cls, dict(config), custom_objects, safe)
-    hook = _model_hook(cls, "from_config")
-    if hook is not None:
-        with CustomObjectScope(custom_objects), SafeModeScope(safe):
-            return hook(cls, config, custom_objects, safe)
     kwargs = {}
     try:
         parameters = inspect.signature(cls.from_config).parameters
@@ -674,50 +588,8 @@ def instantiate(cls, config: dict, custom_objects: dict | None = None, safe: boo
                             "as Python objects must be deserialized in the class's `from_config()`.") from e
 
 
-def _to_shape(value):
-    """JSON shapes (lists) back to tuples; a list of shapes stays a list of tuples."""
-    if isinstance(value, (list, tuple)) and all(v is None or isinstance(v, int) for v in value):
-        return tuple(value)
-    if isinstance(value, (list, tuple)):
-        return [_to_shape(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _to_shape(v) for k, v in value.items()}
-    return value
-
-
 def build_from_config(layer, build_config: dict) -> None:
-    """Creates the weights of an unbuilt layer from a `build_config` (`{"input_shape": ...}`)."""
-    hook = _model_hook(layer, "build_from_config")
-    if hook is not None:
-        hook(layer, build_config)
-        return
+    """Creates the weights of an unbuilt layer from a `build_config` with its `build_from_config` (Keras' hook)."""
     own = getattr(layer, "build_from_config", None)
     if callable(own):
         own(build_config)
-        return
-    if not isinstance(build_config, dict) or build_config.get("input_shape") is None:
-        return
-    build_layer(layer, _to_shape(build_config["input_shape"]))
-
-
-def build_layer(layer, input_shape) -> None:
-    """Builds `layer` for `input_shape`: with its own `build`, or, when weights are made in `call` (subclassed
-    models), by calling it once on symbolic inputs and forgetting that call."""
-    from kgraph.keras_tensor import KerasTensor
-    from kgraph.layers.layer import Layer
-    from kgraph import tree
-
-    if type(layer).build is not Layer.build:
-        layer.build(input_shape)
-        layer.built = True
-        return
-    inputs = tree.map_structure(lambda s: KerasTensor(s, layer.dtype), input_shape) if not _is_shape(input_shape) \
-        else KerasTensor(input_shape, layer.dtype)
-    nodes = len(layer._inbound_nodes)
-    layer(inputs)
-    del layer._inbound_nodes[nodes:]
-    layer.built = True
-
-
-def _is_shape(value) -> bool:
-    return isinstance(value, tuple) and all(v is None or isinstance(v, int) for v in value)

@@ -197,14 +197,39 @@ def test_schedule_block_builds_an_optimizer_with_a_decaying_rate():
     assert optimizer.get_config()["learning_rate"]["class_name"] == "ExponentialDecay"
 
 
-def test_tensorboard_block_constructs_the_callback(tmp_path):
+def _event_scalars(directory, tag):
+    """(step, value) of a scalar, read with TensorBoard's own reader (without TensorFlow)."""
+    import sys
+    import types
+
+    if "tensorflow" not in sys.modules:
+        sys.modules.setdefault("tensorboard.compat.notf", types.ModuleType("tensorboard.compat.notf"))
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    accumulator = EventAccumulator(str(directory), size_guidance={"scalars": 0})
+    accumulator.Reload()
+    return [(event.step, event.value) for event in accumulator.Scalars(tag)]
+
+
+def test_tensorboard_block_logs_each_epoch_for_tensorboard(mnist, tmp_path):
+    pytest.importorskip("tensorboard")
+    x_train, y_train = mnist
+    model = get_compiled_model()
     callback = keras.callbacks.TensorBoard(
         log_dir=str(tmp_path / "full_path_to_your_logs"),
         histogram_freq=0,  # 히스토그램 시각화를 기록하는 빈도
         embeddings_freq=0,  # 임베딩 시각화를 기록하는 빈도
         update_freq="epoch",
     )  # 로그를 작성하는 빈도(기본값: 에포크당 한 번)
-    assert isinstance(callback, keras.callbacks.TensorBoard)
+    history = model.fit(x_train, y_train, epochs=2, batch_size=64, validation_split=0.2, verbose=0,
+                        callbacks=[callback])
+    log_dir = tmp_path / "full_path_to_your_logs"
+    assert sorted(os.listdir(log_dir)) == ["train", "validation"]
+    train = _event_scalars(log_dir / "train", "epoch_loss")
+    validation = _event_scalars(log_dir / "validation", "epoch_loss")
+    assert [step for step, _ in train] == [0, 1] and [step for step, _ in validation] == [0, 1]
+    np.testing.assert_allclose([v for _, v in train], history.history["loss"], rtol=1e-6)
+    np.testing.assert_allclose([v for _, v in validation], history.history["val_loss"], rtol=1e-6)
 
 
 # --- the FAQ ---------------------------------------------------------------------------------------------------
@@ -261,13 +286,25 @@ def test_faq_backup_and_restore_continues_at_the_interrupted_epoch(tmp_path, cap
     assert model.optimizer.iterations == 100
 
 
-def test_faq_early_stopping(tmp_path):
+def test_faq_early_stopping_interrupts_training_when_val_loss_stops_decreasing(tmp_path):
     from kgraph.callbacks import EarlyStopping
 
+    keras.utils.set_random_seed(4)
     model = keras.Sequential([keras.layers.Dense(10)])
     model.compile(keras.optimizers.SGD(), loss="mse")
-    x, y = np.random.random((24, 10)), np.random.random((24, 1))
+    x = np.random.random((24, 10))
+    y = np.where(np.arange(24) < 19, 1.0, -1.0)[:, None]  # validation_split=0.2 holds out the last 5, of target -1
 
     early_stopping = EarlyStopping(monitor='val_loss', patience=2)
-    history = model.fit(x, y, validation_split=0.2, callbacks=[early_stopping])
-    assert list(history.history) == ["loss", "val_loss"] and early_stopping.stopped_epoch == 0
+    history = model.fit(x, y, validation_split=0.2, callbacks=[early_stopping], epochs=50, verbose=0)
+    val_loss = history.history["val_loss"]
+    assert len(val_loss) < 200 and early_stopping.stopped_epoch == len(val_loss) - 1
+    best = int(np.argmin(val_loss))
+    assert best == len(val_loss) - 3  # two epochs without improvement after the best one, then the stop
+    # Keras' own EarlyStopping, fed the same val_loss values, stops at the same epoch
+    reference = real_keras.callbacks.EarlyStopping(monitor="val_loss", patience=2)
+    reference.set_model(KerasStandIn())
+    reference.on_train_begin()
+    for epoch, value in enumerate(val_loss):
+        reference.on_epoch_end(epoch, {"val_loss": value})
+    assert reference.model.stop_training and reference.stopped_epoch == len(val_loss) - 1

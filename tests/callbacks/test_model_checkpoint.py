@@ -8,7 +8,7 @@ import pytest
 
 import kgraph
 from kgraph.callbacks import CallbackList
-from kgraph.callbacks.atomic_file import atomic_write
+from kgraph.saving.file_io import atomic_write
 from kgraph.models.trainer import AUTO_FUSED_STEPS, TRAIN_BATCH_HOOKS, steps_per_call
 
 rng = np.random.default_rng(0)

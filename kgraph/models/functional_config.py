@@ -15,24 +15,24 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from kgraph import ops, tree
 from kgraph.keras_tensor import KerasTensor
+from kgraph.layers.core.input_layer import InputLayer
+from kgraph.layers.layer import Layer
+from kgraph.layers.op_layer import _TENSOR, OpLayer
 from kgraph.saving.serialization import (
-    _TENSOR_CLASS, UnknownObjectError, deserialize_keras_object, serialize_keras_object, to_snake_case,
+    TENSOR_CLASS, UnknownObjectError, deserialize_keras_object, is_keras_op_module, serialize_keras_object,
 )
-from kgraph import tree
+from kgraph.saving.walk import to_snake_case
 
 
 # --- Keras' operation order --------------------------------------------------------------------------------
 def _is_op_layer(layer) -> bool:
-    from kgraph.layers.op_layer import OpLayer
-
     return isinstance(layer, OpLayer)
 
 
 def keras_operations(model) -> list:
     """The model's layers and op nodes in the order Keras' `map_graph` gives them."""
-    from kgraph.layers.core.input_layer import InputLayer
-
     input_ids = {id(t) for t in model._inputs}
     finished: set[int] = set()
     order: list = []
@@ -80,16 +80,9 @@ def keras_operations(model) -> list:
     return [layers[key] for key in ordered]
 
 
-def keras_layers(model) -> list:
-    """`model.layers` as Keras lists them: Functional in operation order without op nodes, Sequential as added."""
-    from kgraph.models.functional import Functional
-    from kgraph.models.sequential import Sequential
-
-    if isinstance(model, Functional):
-        return [layer for layer in keras_operations(model) if not _is_op_layer(layer)]
-    if isinstance(model, Sequential):
-        return list(model.layers)
-    return list(getattr(model, "layers", []))
+def keras_layers(operations: list) -> list:
+    """`model.layers` as Keras lists them: the operations without op nodes (they are not layers in Keras)."""
+    return [layer for layer in operations if not _is_op_layer(layer)]
 
 
 # --- op nodes ------------------------------------------------------------------------------------------------
@@ -127,16 +120,12 @@ _SLOT = {"class_name": "__kgraph_tensor_slot__", "config": {}}
 
 def _op_call_args(layer, node) -> list:
     """The op's full argument list: the template with the node's tensors in their slots."""
-    from kgraph.layers.op_layer import _TENSOR
-
     tensors = iter(node.args)
     return [next(tensors) if slot is _TENSOR else slot for slot in layer.template]
 
 
 def _op_layer_entry(layer, node, serialize_args) -> tuple[dict, dict | None]:
     """(config entry, node data) for an op node: a Keras op where Keras has one, else a kgraph OpLayer."""
-    from kgraph.layers.op_layer import _TENSOR
-
     args = _op_call_args(layer, node)
     if layer.op in _NO_ATTRS and not layer.attrs:
         module, class_name = _NO_ATTRS[layer.op]
@@ -193,8 +182,6 @@ def _tuples(value):
 
 def keras_op_from_config(class_name: str, config: dict, module: str | None) -> KerasOpCall:
     """The kgraph op for a Keras op class ("Add" -> `kgraph.ops.add`)."""
-    from kgraph import ops
-
     fn = getattr(ops, to_snake_case(class_name), None)
     if not callable(fn):
         raise UnknownObjectError(f"The config applies the Keras op {class_name!r} ({module}), which kgraph.ops does "
@@ -203,8 +190,6 @@ def keras_op_from_config(class_name: str, config: dict, module: str | None) -> K
 
 
 def _op_layer_from_entry(layer_data: dict, custom_objects, safe_mode):
-    from kgraph.layers.op_layer import _TENSOR, OpLayer
-
     config = dict(layer_data["config"])
     template = [_TENSOR if slot == _SLOT else deserialize_keras_object(slot, custom_objects, safe_mode)
                 for slot in config.pop("template", [])]
@@ -214,9 +199,7 @@ def _op_layer_from_entry(layer_data: dict, custom_objects, safe_mode):
 
 # --- Functional ----------------------------------------------------------------------------------------------
 def _is_functional(layer) -> bool:
-    from kgraph.models.functional import Functional
-
-    return isinstance(layer, Functional)
+    return isinstance(layer, Layer) and layer._obj_type() == "Functional"
 
 
 def get_functional_config(model) -> dict:
@@ -228,7 +211,7 @@ def get_functional_config(model) -> dict:
 
     def tensor_config(t: KerasTensor) -> dict:
         layer, index, tensor_index = t._history
-        return {"class_name": _TENSOR_CLASS, "config": {"shape": list(t.shape), "dtype": t.dtype,
+        return {"class_name": TENSOR_CLASS, "config": {"shape": list(t.shape), "dtype": t.dtype,
                                                         "keras_history": [layer.name, node_index(layer, index),
                                                                           tensor_index]}}
 
@@ -268,6 +251,14 @@ def _map_tensors(structure, fn):
     return structure
 
 
+def _build_by_own_hook(layer, build_config) -> None:
+    """A layer with its own `build_from_config` is built from the saved build config (its call may not make its
+    weights); the others are built by replaying their calls, which also fits a config edited by hand."""
+    if (isinstance(layer, Layer) and build_config and not layer.built
+            and type(layer).build_from_config is not Layer.build_from_config):
+        layer.build_from_config(build_config)
+
+
 class _NotReady(Exception):
     """A node's input comes from a call not yet replayed."""
 
@@ -279,9 +270,6 @@ def _is_history(value) -> bool:
 
 def functional_from_config(cls, config: dict, custom_objects: dict | None = None, safe_mode: bool | None = True):
     """Rebuilds a Functional model: creates every layer, then replays the calls in an order where inputs exist."""
-    from kgraph.layers.core.input_layer import InputLayer
-    from kgraph.layers.layer import Layer
-
     for key in ("layers", "input_layers", "output_layers"):
         if key not in config:
             raise ValueError(f"A Functional config needs {key!r}; the config has keys {sorted(config)}")
@@ -297,8 +285,11 @@ def functional_from_config(cls, config: dict, custom_objects: dict | None = None
             raise ValueError(f"The Functional config lists two layers named {name!r}")
         if layer_data.get("class_name") == "OpLayer" and str(layer_data.get("module", "")).startswith("kgraph"):
             obj = _op_layer_from_entry(layer_data, custom_objects, safe_mode)
+        elif is_keras_op_module(layer_data.get("module")):
+            obj = keras_op_from_config(layer_data["class_name"], layer_data.get("config") or {}, layer_data["module"])
         else:
             obj = deserialize_keras_object(layer_data, custom_objects, safe_mode, build=False)
+            _build_by_own_hook(obj, layer_data.get("build_config"))
         if not isinstance(obj, (Layer, KerasOpCall)):
             raise ValueError(f"Entry {name!r} of the Functional config is a {type(obj).__name__}, not a layer or op")
         created[name] = obj
@@ -319,7 +310,7 @@ def functional_from_config(cls, config: dict, custom_objects: dict | None = None
         return flat[tensor_index]
 
     def revive(value):
-        if isinstance(value, dict) and value.get("class_name") == _TENSOR_CLASS:
+        if isinstance(value, dict) and value.get("class_name") == TENSOR_CLASS:
             history = (value.get("config") or {}).get("keras_history")
             if not _is_history(history):
                 raise ValueError(f"A tensor in the Functional config has no valid keras_history: {value}")
