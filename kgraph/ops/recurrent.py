@@ -19,12 +19,16 @@ __all__ = ["gru", "lstm", "rnn", "simple_rnn"]
 
 
 def activation_name(activation: str | Callable | None) -> str:
-    """The name a fused recurrent op takes for `activation` (a name or a `kgraph.activations` function)."""
-    from kgraph import activations
-
-    function = activations.get(activation)
-    name = activations.serialize(function)
-    if name not in ACTIVATIONS or activations.get(name) is not function:
+    """The name a fused recurrent op takes for `activation`: a name, or one of `kgraph.activations`' functions."""
+    if activation is None:
+        return "linear"
+    if isinstance(activation, str):
+        name = activation
+    elif getattr(activation, "__module__", None) == "kgraph.activations":
+        name = activation.__name__
+    else:
+        name = repr(activation)
+    if name not in ACTIVATIONS:
         raise ValueError(f"recurrent activation {name!r} is not supported by kgraph's fused recurrent ops; "
                          f"expected one of {', '.join(ACTIVATIONS)}")
     return name
