@@ -10,6 +10,16 @@ import click
 
 from kgraph.serving.command import serve_command
 from kgraph.version import __version__
+from kgraph.models import Model
+from kgraph.saving import load_model as load_keras_file
+from kgraph.ir import all_ops
+from kgraph.export import export_onnx
+from kgraph.lowering.onnx import check_opset
+from kgraph.serving.triton import model_file
+from kgraph.serving.triton import write_config
+import numpy as np
+from kgraph.export import optimize_for_export, trace_inference
+from kgraph.lowering.onnx import DEFAULT_OPSET, check_opset
 
 # Errors a user can cause and fix; each becomes one `Error: …` line instead of a traceback.
 _USER_ERRORS = (ValueError, TypeError, NotImplementedError, FileNotFoundError, IsADirectoryError, RuntimeError)
@@ -27,11 +37,7 @@ def load_model(spec: str):
     Args:
         spec: a path ending in ".keras", or "package.module:attr" where attr may be dotted ("module:Class.factory").
     """
-    from kgraph.models import Model
-
     if spec.endswith(".keras"):
-        from kgraph.saving import load_model as load_keras_file
-
         if not os.path.isfile(spec):
             raise click.ClickException(f"no such .keras file: {spec}")
         try:
@@ -77,8 +83,6 @@ def main() -> None:
 @main.command("ops")
 def list_ops() -> None:
     """List the IR's registered ops with their attributes."""
-    from kgraph.ir import all_ops
-
     for name, op in sorted(all_ops().items()):
         attrs = ", ".join(sorted(op.attrs))
         click.echo(f"{name}({attrs})" if attrs else name)
@@ -98,9 +102,6 @@ def list_ops() -> None:
 def export_command(model_spec: str, output: str | None, triton_repository: str | None, opset: int | None,
                    batch_size: int | None, verify: bool) -> None:
     """Export MODEL (a .keras file, or package.module:attr naming a model or a function returning one) to ONNX."""
-    from kgraph.export import export_onnx
-    from kgraph.lowering.onnx import check_opset
-
     try:
         if (output is None) == (triton_repository is None):
             raise ValueError("give exactly one of -o/--output FILE and --triton-repository DIR")
@@ -110,14 +111,10 @@ def export_command(model_spec: str, output: str | None, triton_repository: str |
             raise FileNotFoundError(f"output directory {os.path.dirname(output) or '.'!r} does not exist")
         model = load_model(model_spec)
         if triton_repository is not None:
-            from kgraph.serving.triton import model_file
-
             output = str(model_file(triton_repository, model.name))
         result = export_onnx(model, output, opset=opset, batch_size=batch_size, verify=verify)
         config = None
         if triton_repository is not None:
-            from kgraph.serving.triton import write_config
-
             config = write_config(triton_repository, model.name)
     except _USER_ERRORS as e:
         raise click.ClickException(_one_line(e)) from None
@@ -138,11 +135,6 @@ def export_command(model_spec: str, output: str | None, triton_repository: str |
 @click.option("--batch-size", type=int, default=None, help="With --passes: a fixed batch size to specialize for.")
 def inspect_command(model_spec: str, show_passes: bool, opset: int | None, batch_size: int | None) -> None:
     """Print MODEL's inference IR, its node count per op and its parameter count."""
-    import numpy as np
-
-    from kgraph.export import optimize_for_export, trace_inference
-    from kgraph.lowering.onnx import DEFAULT_OPSET, check_opset
-
     try:
         model = load_model(model_spec)
         program = trace_inference(model)

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from kgraph import random as kg_random
+from kgraph import seeds as kg_random
 from kgraph.ir.types import canonical_dtype, numpy_dtype
 
 
@@ -272,7 +272,7 @@ class STFT(Initializer):
         if self.window is not None:
             win = self.window
             if isinstance(win, str):
-                import scipy.signal
+                import scipy.signal  # optional: only the STFT initializer's windows need SciPy
 
                 win = scipy.signal.get_window(win, frame_length, self.periodic)
             win = np.asarray(win, dtype=dtype)

@@ -9,6 +9,7 @@ from kgraph.ir.passes import TRAINING_PIPELINE
 from kgraph.lowering.jax import GraphFunction, lower_to_jax
 from kgraph.tracing import SymbolicTensor, Trace
 from kgraph import tree
+from kgraph.ir.types import canonical_dtype
 
 
 @dataclass
@@ -35,8 +36,6 @@ def input_specs_from_model(model) -> list[InputSpec] | None:
 
 
 def input_specs_from_data(arrays: list) -> list[InputSpec]:
-    from kgraph.ir.types import canonical_dtype
-
     specs = []
     for i, a in enumerate(arrays):
         shape = ("batch",) + tuple(int(d) for d in a.shape[1:])

@@ -17,29 +17,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from kgraph import config
+from kgraph.seeds import key, next_seed, set_seed
+from kgraph.variables import Variable
 
-_state = {"seed": int.from_bytes(os.urandom(4), "little"), "count": 0}
 _generator_ids = itertools.count()
-
-
-def set_seed(seed: int) -> None:
-    """Makes every later draw (weights, dropout masks, shuffling) a function of `seed`."""
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-    _state["seed"], _state["count"] = int(seed), 0
-    _pyrandom.seed(int(seed))
-    np.random.seed(int(seed) % 2**32)
-
-
-def next_seed() -> int:
-    """A fresh integer seed, deterministic after `set_seed`."""
-    _state["count"] += 1
-    return int(np.random.default_rng([_state["seed"] % 2**32, _state["count"]]).integers(0, 2**31 - 1))
-
-
-def key(seed: int | None = None):
-    """A raw uint32[2] PRNG key from `seed` (a fresh one when None)."""
-    return jax.random.key_data(jax.random.key(next_seed() if seed is None else int(seed)))
 
 
 class SeedGenerator:
@@ -54,8 +35,6 @@ class SeedGenerator:
     """
 
     def __init__(self, seed: int | None = None, name: str | None = None, **kwargs) -> None:
-        from kgraph.variables import Variable
-
         kwargs.pop("backend", None)
         if kwargs:
             raise ValueError(f"Unrecognized keyword arguments: {kwargs}")

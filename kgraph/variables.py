@@ -16,6 +16,7 @@ from kgraph import config, context
 from kgraph.ir.types import canonical_dtype
 from kgraph.operators import TensorOperators
 from kgraph.tracing import SymbolicTensor
+from kgraph import initializers
 
 
 class StateScope:
@@ -56,8 +57,6 @@ class Variable(TensorOperators):
         self.path = self.name
         self.trainable = trainable
         if callable(initializer) or isinstance(initializer, str):
-            from kgraph import initializers
-
             if shape is None:
                 raise ValueError(f"Variable {self.name!r}: `shape` is required with initializer {initializer!r}")
             self.dtype = canonical_dtype(dtype or config.floatx())

@@ -13,6 +13,7 @@ from kgraph.config import (
     backend, epsilon, floatx, image_data_format, set_epsilon, set_floatx, set_image_data_format,
 )
 from kgraph.ir.types import DTYPES, FLOAT_DTYPES, INT_DTYPES
+from kgraph.keras_tensor import KerasTensor
 
 
 def standardize_dtype(dtype=None) -> str:
@@ -65,8 +66,6 @@ def result_type(*dtypes) -> str:
 
 def is_keras_tensor(x) -> bool:
     """Whether `x` is a symbolic tensor of a model being built (`kgraph.Input` and what layers make of it)."""
-    from kgraph.keras_tensor import KerasTensor
-
     return isinstance(x, KerasTensor)
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from kgraph.saving.file_io import atomic_write, remove_stale_temporaries
 from kgraph.callbacks.batch_hooks import keep_fused
 from kgraph.callbacks.callback import Callback
+import jax.numpy as jnp
 
 FORMAT = "kgraph.training_state/1"
 STATE_FILE = "training_state.npz"
@@ -190,8 +191,6 @@ def _decode(entry: dict, leaves):
 
 
 def _dtype(name: str):
-    import jax.numpy as jnp
-
     return np.dtype(jnp.dtype(name))
 
 

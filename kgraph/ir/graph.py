@@ -6,6 +6,8 @@ import itertools
 from typing import Any, Iterable
 
 from kgraph.ir.types import TensorType
+from kgraph.ir.verifier import verify
+from kgraph.ir.printer import format_graph
 
 _ids = itertools.count()
 
@@ -119,11 +121,7 @@ class Graph:
         return dict(sorted(counts.items()))
 
     def verify(self) -> None:
-        from kgraph.ir.verifier import verify
-
         verify(self)
 
     def __str__(self) -> str:
-        from kgraph.ir.printer import format_graph
-
         return format_graph(self)

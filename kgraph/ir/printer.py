@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from kgraph.ir.graph import Graph, Value
+from typing import TYPE_CHECKING
+
+from kgraph.ir import graph as ir_graph
+
+if TYPE_CHECKING:
+    from kgraph.ir.graph import Graph, Value
 
 
 def _attr(value) -> str:
-    if isinstance(value, Graph):
+    if isinstance(value, ir_graph.Graph):
         return f"<graph {value.name}: {len(value.inputs)} inputs, {len(value.nodes)} nodes>"
     if isinstance(value, np.ndarray):
         if value.size <= 4:

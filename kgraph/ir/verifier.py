@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from kgraph.ir.graph import Graph
+from typing import TYPE_CHECKING
+
 from kgraph.ir.registry import get_op
+
+if TYPE_CHECKING:
+    from kgraph.ir.graph import Graph
 
 
 class VerificationError(ValueError):

@@ -15,6 +15,9 @@ from kgraph import tree
 from kgraph.backend.naming import get_uid
 from kgraph.saving.object_registration import register_builtin, register_namespace
 from kgraph.variables import Variable
+import numpy as np
+import math
+from kgraph import ops
 
 register_namespace("layers", lambda: importlib.import_module("kgraph.layers"))
 
@@ -195,14 +198,10 @@ class Layer:
     non_trainable_variables = non_trainable_weights
 
     def get_weights(self) -> list:
-        import numpy as np
-
         return [np.asarray(v.numpy()) for v in self.weights]
 
     def set_weights(self, weights: list) -> None:
         """Sets weights from arrays in `weights` order; a count or shape mismatch raises before any change."""
-        import numpy as np
-
         params = self.weights
         if len(weights) != len(params):
             raise ValueError(f"Layer {self.name!r}: set_weights expected a list of {len(params)} arrays, got {len(weights)}")
@@ -216,8 +215,6 @@ class Layer:
             v.assign(w)
 
     def count_params(self) -> int:
-        import math
-
         return sum(math.prod(v.shape) for v in self.weights)
 
     # --- weights --------------------------------------------------------------------------------
@@ -278,8 +275,6 @@ class Layer:
                 for out in tree.flatten(outputs):
                     set_mask(out, output_mask)
         if self.activity_regularizer is not None:
-            from kgraph import ops
-
             for out in tree.flatten(outputs):
                 if hasattr(out, "shape"):
                     penalty = self.activity_regularizer(out)
@@ -486,8 +481,6 @@ def _is_shape(value) -> bool:
 
 def _batch_size(x):
     """The size of x's first dim as a float scalar, also when it is only known at run time."""
-    from kgraph import ops
-
     if x.shape[0] is not None:
         return float(x.shape[0])
     return ops.sum(ops.ones_like(ops.mean(ops.reshape(x, (None, -1)), axis=1)))

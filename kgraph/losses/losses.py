@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 from kgraph import config, ops
 from kgraph.losses.loss import Loss, squeeze_or_expand_to_same_rank
+import kgraph.losses
 
 
 class LossFunctionWrapper(Loss):
@@ -31,17 +32,13 @@ class LossFunctionWrapper(Loss):
         return self.fn(y_true, y_pred, **self._fn_kwargs)
 
     def get_config(self) -> dict[str, Any]:
-        from kgraph.losses import serialize
-
-        return {**super().get_config(), "fn": serialize(self.fn), **self._fn_kwargs}
+        return {**super().get_config(), "fn": kgraph.losses.serialize(self.fn), **self._fn_kwargs}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "LossFunctionWrapper":
-        from kgraph.losses import deserialize
-
         config = dict(config)
         if "fn" in config and not callable(config["fn"]):
-            config["fn"] = deserialize(config["fn"])
+            config["fn"] = kgraph.losses.deserialize(config["fn"])
         return cls(**config)
 
 

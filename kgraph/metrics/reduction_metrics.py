@@ -7,6 +7,7 @@ from typing import Any, Callable
 from kgraph import ops
 from kgraph.losses.loss import squeeze_or_expand_to_same_rank
 from kgraph.metrics.metric import Metric
+import kgraph.metrics
 
 
 def reduce_to_samplewise_values(values, sample_weight, reduce_fn: Callable, dtype: str):
@@ -97,17 +98,13 @@ class MeanMetricWrapper(Mean):
         super().update_state(values, sample_weight=sample_weight)
 
     def get_config(self) -> dict[str, Any]:
-        from kgraph.metrics import serialize
-
-        return {**super().get_config(), "fn": serialize(self._fn), **self._fn_kwargs}
+        return {**super().get_config(), "fn": kgraph.metrics.serialize(self._fn), **self._fn_kwargs}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "MeanMetricWrapper":
-        from kgraph.metrics import deserialize
-
         config = dict(config)
         if "fn" in config and not callable(config["fn"]):
-            config["fn"] = deserialize(config["fn"])
+            config["fn"] = kgraph.metrics.deserialize(config["fn"])
         return cls(**config)
 
 

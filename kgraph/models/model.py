@@ -23,7 +23,7 @@ class Model(SavingMethods, Trainer, Layer):
 
     def __new__(cls, *args, **kwargs):
         if _functional_arguments(cls, args, kwargs):
-            from kgraph.models.functional import Functional
+            from kgraph.models.functional import Functional  # a subclass of Model: defined after it
 
             if cls is Model:
                 return Functional.__new__(Functional)
@@ -77,15 +77,11 @@ class Model(SavingMethods, Trainer, Layer):
             verify: compare ONNX Runtime with XLA on random inputs first; ValueError beyond the tolerances.
             **kwargs: passed to `kgraph.export.export_onnx` (rtol, atol, input_signature, external_data).
         """
-        from kgraph.export import export_onnx
-
         return export_onnx(self, filepath, format=format, opset=opset, batch_size=batch_size, verify=verify, **kwargs)
 
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False, show_trainable=False,
                 layer_range=None) -> None:
         """Prints the layers with output shapes and parameter counts, as Keras does."""
-        from kgraph.models.summary import format_summary
-
         text = format_summary(self, line_length=line_length, show_trainable=show_trainable)
         (print_fn or print)(text)
 

@@ -72,8 +72,8 @@ class SavingMethods:
     def from_config(cls, config: dict, custom_objects: dict | None = None, safe_mode: bool | None = None):
         """The model a config describes (Functional, Sequential, or this class built from its own config)."""
         from kgraph.models.functional import Functional  # the models that mix this class in
-        from kgraph.models.model import Model
-        from kgraph.models.sequential import Sequential
+        from kgraph.models.model import Model  # these subclass the mixin: defined after it
+        from kgraph.models.sequential import Sequential  # (as above)
 
         with CustomObjectScope(custom_objects):
             if issubclass(cls, Sequential):

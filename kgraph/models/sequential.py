@@ -6,6 +6,7 @@ from kgraph.keras_tensor import KerasTensor
 from kgraph.layers.core.input_layer import Input, InputLayer
 from kgraph.layers.layer import Layer, unique_name
 from kgraph.models.model import Model
+from kgraph.models.functional import Functional
 
 
 def _input_shape_of(layer: Layer):
@@ -74,7 +75,6 @@ class Sequential(Model):
             object.__setattr__(self, "_input_layer", Input(batch_shape=shape)._history[0])
         if self._input_layer is None or not self._layers:
             return
-        from kgraph.models.functional import Functional
 
         x = self._input_layer.output
         for layer in self._layers:

@@ -9,6 +9,7 @@ import numpy as np
 
 from kgraph.keras_tensor import KerasTensor
 from kgraph import tree
+from kgraph.layers.core.input_layer import InputLayer
 
 
 def readable_size(num_bytes: float) -> str:
@@ -45,8 +46,6 @@ def _connections(layer) -> str:
 
 
 def _rows(model, with_connections: bool) -> list[list[str]]:
-    from kgraph.layers.core.input_layer import InputLayer
-
     rows = []
     functional = getattr(model, "_functional", None)
     layers = model.layers

@@ -19,6 +19,9 @@ from kgraph.runtime.data_adapter import ArrayDataAdapter, split_for_validation
 from kgraph.runtime.data_adapters import ArrayAdapter, DevicePrefetcher, get_data_adapter, is_array_data
 from kgraph.runtime.steps import BatchExecutables, PredictExecutables, StepExecutables
 from kgraph import tree
+from kgraph import optimizers
+from kgraph import losses
+from kgraph.runtime.data_adapter import standardize
 
 
 AUTO_FUSED_STEPS = 32
@@ -75,16 +78,12 @@ class Trainer(CustomSteps):
             steps_per_execution: batches fused into one compiled call (callbacks see every N-th batch).
             jit_compile: accepted for Keras compatibility; kgraph always compiles with XLA.
         """
-        from kgraph import optimizers
-
         if not isinstance(steps_per_execution, (int, np.integer)) or steps_per_execution < 1:
             raise ValueError(f"`steps_per_execution` must be a positive integer, got {steps_per_execution!r}")
         self.optimizer = optimizers.get(optimizer)
         if loss is not None:
             for item in tree.flatten(loss if isinstance(loss, (list, tuple, dict)) else [loss]):
                 if item is not None:
-                    from kgraph import losses
-
                     losses.get(item)
         self._compile_args = dict(loss=loss, loss_weights=loss_weights, metrics=metrics, weighted_metrics=weighted_metrics)
         self.steps_per_execution = int(steps_per_execution)
@@ -259,7 +258,6 @@ class Trainer(CustomSteps):
     def _prepare(self, x, training: bool):
         """The program for x's input signature, after checking x against the model's inputs."""
         x_list = [np.asarray(a) if not hasattr(a, "shape") else a for a in self._flatten_x(x)]
-        from kgraph.runtime.data_adapter import standardize
 
         x_list = self._check_inputs(standardize(x_list, "x"))
         return self._program(training, x_list)

@@ -16,6 +16,7 @@ from kgraph.ir.types import canonical_dtype, is_int
 from kgraph.ops.dispatch import apply, check_not_string, convert, dtype_of, is_symbolic, promote, unwrap
 from kgraph.ops.numpy import concatenate, expand_dims, reshape
 from kgraph.ops.numpy import shape as static_shape
+from kgraph import config
 
 __all__ = [
     "broadcast_to", "cumsum", "einsum", "get_item", "pad", "repeat", "slice", "split", "stack", "strided_slice",
@@ -25,8 +26,6 @@ __all__ = [
 
 def _tensor(x):
     """`x` as a tensor; Python numbers and lists become floatx or int32 as in Keras, NumPy values keep their dtype."""
-    from kgraph import config
-
     x = unwrap(x)
     check_not_string(x)
     if is_symbolic(x) or hasattr(x, "dtype"):

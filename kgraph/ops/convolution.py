@@ -8,6 +8,7 @@ from typing import Sequence, Union
 from kgraph.ir.ops.convolution import join_layout, split_layout, window_output_dim
 from kgraph.ops.dispatch import apply, convert, dtype_of
 from kgraph.ops.numpy import _float, reshape, shape
+from kgraph import config
 
 __all__ = ["average_pool", "conv", "conv_transpose", "depthwise_conv", "max_pool", "separable_conv"]
 
@@ -38,8 +39,6 @@ def normalize_padding(padding, allow_causal: bool = False) -> str:
 
 def normalize_data_format(data_format) -> str:
     """None means `kgraph.config.image_data_format()`."""
-    from kgraph import config
-
     value = config.image_data_format() if data_format is None else str(data_format).lower()
     if value not in ("channels_last", "channels_first"):
         raise ValueError("The `data_format` argument must be one of 'channels_last', 'channels_first'. "

@@ -16,6 +16,7 @@ import numpy as np
 from kgraph.ops import numpy as knp
 from kgraph.ops.control_flow import _tracing, cond, scan
 from kgraph.ops.dispatch import is_symbolic, unwrap
+from kgraph.ir.types import canonical_dtype
 
 __all__ = [
     "associative_scan", "custom_gradient", "jvp", "map", "rearrange", "switch", "vectorize", "vectorized_map",
@@ -131,7 +132,6 @@ def view(x, dtype=None):
     x = jnp.asarray(x)
     if dtype is None:
         return x
-    from kgraph.ir.types import canonical_dtype
 
     target = jnp.dtype(canonical_dtype(dtype))
     if target.itemsize == x.dtype.itemsize:

@@ -12,6 +12,8 @@ from kgraph.ir.types import canonical_dtype, is_float
 from kgraph.ops import numpy as knp
 from kgraph.ops.array import _tensor, broadcast_to, get_item
 from kgraph.ops.dispatch import dtype_of, is_symbolic, result_dtype, unwrap
+from kgraph import config
+import jax.numpy as jnp
 
 __all__ = [
     "arange", "array", "bartlett", "blackman", "empty", "empty_like", "eye", "full", "geomspace", "hamming", "hanning",
@@ -20,14 +22,10 @@ __all__ = [
 
 
 def _floatx() -> str:
-    from kgraph import config
-
     return config.floatx()
 
 
 def _constant(array: np.ndarray, dtype: str):
-    import jax.numpy as jnp
-
     return jnp.asarray(np.asarray(array).astype(dtype))
 
 

@@ -15,6 +15,7 @@ from kgraph.keras_tensor import KerasTensor
 from kgraph.lowering.jax import get_rule
 from kgraph.tracing import SymbolicTensor, current_trace
 from kgraph.variables import Variable
+from kgraph import config
 
 
 def unwrap(x):
@@ -66,8 +67,6 @@ def dtype_of(x) -> str | None:
 
 def result_dtype(*xs) -> str:
     """NumPy/JAX promotion where Python scalars are weak: 2 * float16 stays float16, 0.5 * int32 → float32."""
-    from kgraph import config
-
     dtypes = [d for d in (dtype_of(x) for x in xs) if d is not None]
     scalars = [unwrap(x) for x in xs if dtype_of(x) is None]
     if not dtypes:

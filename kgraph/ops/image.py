@@ -9,14 +9,13 @@ from kgraph.ir.types import is_float
 from kgraph.ops.dispatch import apply, dtype_of
 from kgraph.ops import numpy as knp
 from kgraph.ops.numpy import _float, cast, clip, ndim, shape
+from kgraph import config
 
 __all__ = ["crop_images", "resize"]
 
 
 def _spatial_axes(images, data_format: str | None, op: str) -> tuple[int, int]:
     """The (height, width) axes of rank-3 or rank-4 images, counted from the end."""
-    from kgraph import config
-
     data_format = data_format or config.image_data_format()
     if data_format not in ("channels_last", "channels_first"):
         raise ValueError(f"{op}: data_format must be 'channels_last' or 'channels_first', got {data_format!r}")

@@ -7,6 +7,7 @@ import numpy as np
 from kgraph.ops import numpy as knp
 from kgraph.ops.array import _tensor
 from kgraph.ops.dispatch import apply, dtype_of, promote
+from kgraph.ops.core_extra import jvp as _jvp
 
 __all__ = [
     "cholesky", "cholesky_inverse", "det", "eig", "eigh", "inv", "jvp", "lstsq", "lu_factor", "matrix_rank", "norm",
@@ -176,6 +177,4 @@ def _matrix_norm(x, ord, axis, keepdims):
 
 def jvp(fun, primals, tangents, has_aux=False):
     """(outputs, tangent outputs) of `fun` at `primals` along `tangents`, by forward-mode differentiation."""
-    from kgraph.ops.core_extra import jvp as _jvp
-
     return _jvp(fun, primals, tangents, has_aux=has_aux)

@@ -12,6 +12,9 @@ from kgraph.ops import numpy as knp
 from kgraph.ops.array import _tensor, get_item, pad, take
 from kgraph.ops.dispatch import apply, convert, dtype_of, is_symbolic, promote, unwrap
 from kgraph.ops.nn import one_hot
+from kgraph.ops.array import take_along_axis
+from kgraph.ops.numpy_extra import isnan
+from kgraph.ops.linalg import slogdet
 
 __all__ = [
     "extract_sequences", "fft", "fft2", "ifft2", "in_top_k", "irfft", "istft", "logdet", "rfft", "scatter",
@@ -188,9 +191,6 @@ def top_k(x, k, sorted=True):
 
 def in_top_k(targets, predictions, k):
     """Whether each target class is among the k highest predictions of its row (NaN scores count as lowest)."""
-    from kgraph.ops.array import take_along_axis
-    from kgraph.ops.numpy_extra import isnan
-
     predictions = _tensor(predictions)
     at_label = take_along_axis(predictions, knp.expand_dims(knp.cast(_tensor(targets), "int32"), -1), axis=-1)
     at_label = knp.where(isnan(at_label), -np.inf, at_label)
@@ -200,8 +200,6 @@ def in_top_k(targets, predictions, k):
 
 def logdet(x):
     """log(det(x)) of positive-definite matrices, through slogdet."""
-    from kgraph.ops.linalg import slogdet
-
     return slogdet(x)[1]
 
 

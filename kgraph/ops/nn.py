@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from kgraph.ops.dispatch import apply, convert
 from kgraph.ops.numpy import _float, cast, maximum, minimum, multiply
+from kgraph import config
+from kgraph.ops.dispatch import dtype_of
 
 
 def relu(x):
@@ -52,10 +54,6 @@ def erf(x):
 
 def one_hot(x, num_classes, axis=-1, dtype=None):
     """One-hot encodes integer indices (floats are cast); out-of-range indices give all zeros."""
-    from kgraph import config
-
-    from kgraph.ops.dispatch import dtype_of
-
     indices = x if (dtype_of(x) or "").startswith(("int", "uint")) else cast(x, "int32")
     return apply("one_hot", indices, num_classes=int(num_classes), axis=int(axis), dtype=dtype or config.floatx())
 

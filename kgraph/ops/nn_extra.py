@@ -13,6 +13,11 @@ from kgraph.ops import numpy as knp
 from kgraph.ops.array import _tensor, cumsum, get_item, pad, split, take
 from kgraph.ops.dispatch import apply, dtype_of, unwrap
 from kgraph.ops.nn import log_softmax, one_hot, relu, relu6, sigmoid, softplus
+from kgraph import config
+from kgraph.ops.numpy_extra import sort
+from kgraph.ir.types import is_float
+from kgraph.ops.array import take_along_axis
+from kgraph.ops.numpy_extra import argsort
 
 __all__ = [
     "adaptive_average_pool", "adaptive_max_pool", "binary_crossentropy", "categorical_crossentropy", "celu",
@@ -26,8 +31,6 @@ _float = knp._float
 
 
 def _epsilon() -> float:
-    from kgraph import config
-
     return config.epsilon()
 
 
@@ -124,8 +127,6 @@ def squareplus(x, b=4):
 
 def sparsemax(x, axis=-1):
     """The Euclidean projection of x onto the probability simplex along `axis`."""
-    from kgraph.ops.numpy_extra import sort
-
     x = _float(_tensor(x))
     rank = knp.ndim(x)
     axis = axis % rank
@@ -194,8 +195,6 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
 
 def multi_hot(inputs, num_classes=None, axis=-1, dtype=None, sparse=False, **kwargs):
     """Multi-hot encoding: 1 for each class present in a row of integer `inputs`."""
-    from kgraph import config
-
     if num_classes is None:
         num_classes = kwargs.pop("num_tokens", None)
     if num_classes is None:
@@ -234,7 +233,6 @@ def rms_normalization(x, scale=None, axis=-1, epsilon=None):
     out = knp.multiply(x, rrms)
     if scale is not None:
         out = knp.multiply(out, knp.cast(scale, compute))
-    from kgraph.ir.types import is_float
 
     return knp.cast(out, original if is_float(original) else compute)
 
@@ -278,8 +276,6 @@ def space_to_depth(x, block_size, data_format="channels_last"):
 
 def _adaptive_pool(inputs, output_size, data_format, reduce, name: str):
     """Torch-style adaptive pooling: output bin i of an axis of size n covers [floor(i n / k), ceil((i + 1) n / k))."""
-    from kgraph import config
-
     data_format = data_format or config.image_data_format()
     x = _float(_tensor(inputs))
     spatial = knp.ndim(x) - 2
@@ -372,9 +368,6 @@ def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_
 
     Returns (decoded of shape (1, batch, time), negative summed scores of shape (batch, 1)), as Keras.
     """
-    from kgraph.ops.array import take_along_axis
-    from kgraph.ops.numpy_extra import argsort
-
     if strategy != "greedy":
         raise ValueError(f"ctc_decode: kgraph implements strategy='greedy', got {strategy!r}")
     x = _float(_tensor(inputs))

@@ -13,6 +13,7 @@ from kgraph.ops.numpy import (
     _float, abs, add, clip, divide, maximum, mean, minimum, multiply, ones_like, power, reshape, rsqrt, shape,
     square, squeeze, subtract, sum, zeros_like,
 )
+from kgraph import config
 
 __all__ = ["batch_normalization", "group_normalization", "layer_normalization", "moments", "normalize"]
 
@@ -84,8 +85,6 @@ def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon: float | None
         epsilon: added to the variance (default `kgraph.config.epsilon()`).
         rms_scaling: Keras' deprecated variant: `x * rsqrt(variance + epsilon) * gamma`, no centering, no beta.
     """
-    from kgraph import config
-
     original = dtype_of(_float(x))
     dtype = _compute_dtype(x)
     x = convert(x, dtype)
@@ -132,8 +131,6 @@ def normalize(x, axis=-1, order: int = 2, epsilon: float | None = None):
         order: the norm's order, an int >= 1.
         epsilon: the smallest norm divided by (default `kgraph.config.epsilon()`).
     """
-    from kgraph import config
-
     if isinstance(order, bool) or not isinstance(order, int) or order < 1:
         raise ValueError(f"normalize: `order` must be an int >= 1, got order={order!r}")
     x = _float(x)

@@ -8,12 +8,13 @@ import numpy as np
 
 from kgraph.ir.types import canonical_dtype, is_float
 from kgraph.ops.dispatch import apply, convert, dtype_of, promote, unwrap
+from kgraph import config
+from kgraph.ops.dispatch import result_dtype
+import jax.numpy as jnp
 
 
 def _float(x):
     """Integer and bool inputs of float-only math become floatx, as in Keras."""
-    from kgraph import config
-
     dtype = dtype_of(x) or config.floatx()
     return convert(x, dtype if is_float(dtype) else config.floatx())
 
@@ -28,8 +29,6 @@ def _unary(op: str, float_only: bool = False):
 
 
 def _scalar_dtype(x) -> str:
-    from kgraph.ops.dispatch import result_dtype
-
     return result_dtype(x)
 
 
@@ -125,8 +124,6 @@ def cast(x, dtype):
 
 def convert_to_tensor(x, dtype=None):
     """`x` as a tensor (a JAX array when concrete), optionally cast."""
-    import jax.numpy as jnp
-
     x = unwrap(x)
     if dtype is not None:
         return convert(x, canonical_dtype(dtype))

@@ -20,6 +20,11 @@ from kgraph.ops.array import (
 )
 from kgraph.ops.dispatch import apply, convert, dtype_of, is_symbolic, promote, unwrap
 from kgraph.ops.nn import one_hot
+import jax.numpy as jnp
+from kgraph.ops.array import einsum
+from kgraph.ops.array import stack
+from kgraph.ir.types import canonical_dtype as name
+import jax
 
 __all__ = [
     "all", "allclose", "angle", "any", "append", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2",
@@ -606,8 +611,6 @@ def bincount(x, weights=None, minlength=0, sparse=False):
 def unique(x, sorted=True, return_index=False, return_inverse=False, return_counts=False, axis=None, size=None,
            fill_value=None):
     """The sorted unique elements of a concrete tensor (their number is data-dependent, so not symbolic)."""
-    import jax.numpy as jnp
-
     x = unwrap(x)
     if is_symbolic(x):
         raise ValueError("unique: the number of unique elements depends on the data, so it cannot run on symbolic "
@@ -618,8 +621,6 @@ def unique(x, sorted=True, return_index=False, return_inverse=False, return_coun
 
 def nonzero(x):
     """The indices of non-zero elements of a concrete tensor, one int32 array per axis."""
-    import jax.numpy as jnp
-
     x = unwrap(x)
     if is_symbolic(x):
         raise ValueError("nonzero: the number of non-zero elements depends on the data, so it cannot run on symbolic "
@@ -858,7 +859,6 @@ def tensordot(x1, x2, axes=2):
     for i, j in zip(a1, a2):
         s2[j] = s1[i]
     out = [s1[i] for i in range(r1) if i not in a1] + [s2[j] for j in range(r2) if j not in a2]
-    from kgraph.ops.array import einsum
 
     return einsum(f"{''.join(s1)},{''.join(s2)}->{''.join(out)}", x1, x2)
 
@@ -908,7 +908,6 @@ def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
     z = knp.subtract(knp.multiply(a[0], b[1]), knp.multiply(a[1], b[0]))
     if n1 == 2 and n2 == 2:
         return z
-    from kgraph.ops.array import stack
 
     x = knp.subtract(knp.multiply(a[1], b[2]), knp.multiply(a[2], b[1]))
     y = knp.subtract(knp.multiply(a[2], b[0]), knp.multiply(a[0], b[2]))
@@ -1038,14 +1037,10 @@ def saturate_cast(x, dtype):
 
 def dtype(x) -> str:
     """x's dtype name, as Keras standardizes it ("float32", "int32", …)."""
-    from kgraph.ir.types import canonical_dtype as name
-
     x = unwrap(x)
     return name(x.dtype) if hasattr(x, "dtype") else name(np.asarray(x).dtype)
 
 
 def is_tensor(x) -> bool:
     """Whether x is a tensor kgraph ops take as is: a JAX array or a symbolic tensor."""
-    import jax
-
     return is_symbolic(unwrap(x)) or isinstance(unwrap(x), jax.Array)

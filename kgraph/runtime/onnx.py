@@ -45,7 +45,7 @@ def _spec(arg) -> TensorSpec:
 
 
 def _select_providers(providers) -> list:
-    import onnxruntime as ort
+    import onnxruntime as ort  # ONNX Runtime loads only when an exported model runs
 
     available = ort.get_available_providers()
     if providers == "auto":
@@ -72,7 +72,7 @@ class OnnxModel:
     """
 
     def __init__(self, path: str | os.PathLike, providers: str | Sequence = "auto", session_options=None):
-        import onnxruntime as ort
+        import onnxruntime as ort  # ONNX Runtime loads only when an exported model runs
 
         self._path = os.fspath(path)
         if not os.path.isfile(self._path):

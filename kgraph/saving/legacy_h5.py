@@ -14,8 +14,11 @@ import warnings
 import h5py
 import numpy as np
 
-from kgraph.saving import file_io, weights_io
+from kgraph.saving import file_io, saving_lib, weights_io
 from kgraph.saving.serialization import deserialize_keras_object, object_sharing_scope, serialize_keras_object
+from kgraph.version import __version__
+from kgraph import losses, metrics, optimizers
+from kgraph.saving.object_registration import CustomObjectScope, SafeModeScope
 
 
 def _string_list(values: list[str]) -> np.ndarray:
@@ -37,9 +40,6 @@ def _write_subset(group, variables: list) -> None:
 
 def save_model(model, path: str) -> None:
     """Writes `model` as a legacy `.h5` file, atomically."""
-    from kgraph.saving.saving_lib import _json_default
-    from kgraph.version import __version__
-
     if not model.built:
         raise ValueError(f"Model {model.name!r} has not been built, so it cannot be saved yet")
     with object_sharing_scope():
@@ -49,13 +49,13 @@ def save_model(model, path: str) -> None:
         f.attrs["keras_version"] = __version__
         f.attrs["backend"] = "jax"
         f.attrs["model_config"] = json.dumps({"class_name": serialized["class_name"], "config": serialized["config"]},
-                                             default=_json_default)
+                                             default=saving_lib._json_default)
         compile_config = serialized.get("compile_config")
         if compile_config:
             training = {k: v for k, v in compile_config.items() if k != "optimizer"}
             optimizer = compile_config["optimizer"]
             training["optimizer_config"] = {"class_name": optimizer["class_name"], "config": optimizer["config"]}
-            f.attrs["training_config"] = json.dumps(training, default=_json_default)
+            f.attrs["training_config"] = json.dumps(training, default=saving_lib._json_default)
         weights = f.create_group("model_weights")
         layers = list(model._saved_layers)
         weights.attrs["layer_names"] = _string_list([layer.name for layer in layers])
@@ -91,8 +91,6 @@ def _attribute_json(f, name: str, source: str):
 
 
 def _compile_from_training_config(model, training: dict, custom_objects, safe_mode) -> None:
-    from kgraph import losses, metrics, optimizers
-
     optimizer_config = dict(training.get("optimizer_config") or {})
     inner = {k: v for k, v in (optimizer_config.get("config") or {}).items()
              if not (k == "decay" and not v) and k not in ("is_legacy_optimizer", "jit_compile")}
@@ -116,9 +114,6 @@ def _compile_from_training_config(model, training: dict, custom_objects, safe_mo
 
 def load_model(path: str, custom_objects=None, compile: bool = True, safe_mode: bool = True):
     """Reads a legacy `.h5` model: architecture, weights, and (when `compile`) compile config and optimizer state."""
-    from kgraph.saving.object_registration import CustomObjectScope, SafeModeScope
-    from kgraph.saving.saving_lib import model_from_config
-
     try:
         handle = h5py.File(path, "r")
     except OSError as e:
@@ -128,7 +123,7 @@ def load_model(path: str, custom_objects=None, compile: bool = True, safe_mode: 
         if config is None:
             raise ValueError(f"No model config found in {path}: it holds weights only; build the model in code and "
                              "call `model.load_weights(...)`")
-        model = model_from_config(config, path, custom_objects, compile=False, safe_mode=safe_mode)
+        model = saving_lib.model_from_config(config, path, custom_objects, compile=False, safe_mode=safe_mode)
         if "model_weights" not in f:
             raise ValueError(f"{path} has a model config but no 'model_weights' group")
         weights_io.load_from_h5(f["model_weights"], model, path)

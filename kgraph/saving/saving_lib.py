@@ -23,6 +23,9 @@ from kgraph.saving.walk import is_saveable, saveables
 from kgraph.saving.object_registration import CustomObjectScope, SafeModeScope
 from kgraph.saving.serialization import UnknownObjectError, deserialize_keras_object, object_sharing_scope, \
     serialize_keras_object
+import numpy as np
+from kgraph.version import __version__
+from kgraph.saving import legacy_h5
 
 ASSETS_DIRNAME = "assets"
 CONFIG_FILENAME = "config.json"
@@ -34,8 +37,6 @@ SUPPORTED_KERAS_MAJOR = 3
 
 
 def _json_default(obj):
-    import numpy as np
-
     if isinstance(obj, (np.integer, np.floating, np.bool_)):
         return obj.item()
     if isinstance(obj, np.ndarray):
@@ -53,8 +54,6 @@ def model_config_json(model) -> str:
 
 
 def metadata_json() -> str:
-    from kgraph.version import __version__
-
     return json.dumps({"keras_version": __version__, "producer": PRODUCER, "kgraph_version": __version__,
                        "format_version": FORMAT_VERSION,
                        "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")})
@@ -70,8 +69,6 @@ def save_model(model, filepath, overwrite: bool = True, zipped: bool | None = No
     """
     path = os.fspath(filepath)
     if path.endswith((".h5", ".hdf5")) and not path.endswith(".weights.h5"):
-        from kgraph.saving import legacy_h5
-
         file_io.check_overwrite(path, overwrite)
         legacy_h5.save_model(model, path)
         return
@@ -211,8 +208,6 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
     if not os.path.exists(path):
         raise FileNotFoundError(f"No such file: {path}")
     if not zipfile.is_zipfile(path) and h5py.is_hdf5(path):
-        from kgraph.saving import legacy_h5
-
         return legacy_h5.load_model(path, custom_objects, compile, safe_mode)
     with tempfile.TemporaryDirectory(prefix="kgraph-assets-") as extracted:
         try:

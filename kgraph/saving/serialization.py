@@ -32,6 +32,8 @@ from kgraph.saving.object_registration import (
     keras_namespace, register_keras_serializable, register_namespace, register_serializable,
 )
 from kgraph.saving.walk import to_snake_case
+import jax
+from kgraph import activations
 
 __all__ = [
     "CustomObjectScope", "custom_object_scope", "deserialize_keras_object", "enable_unsafe_deserialization",
@@ -211,8 +213,6 @@ def serialize_keras_object(obj) -> Any:
 
 def _is_array(obj) -> bool:
     try:
-        import jax
-
         return isinstance(obj, jax.Array)
     except ImportError:  # pragma: no cover
         return False
@@ -516,8 +516,6 @@ def normalize_config(cls, config: dict, custom_objects: dict | None = None, safe
 
 def _custom_activation(name: str, custom_objects, safe):
     """An activation named by a string that is not a built-in: the registered or custom function, if any."""
-    from kgraph import activations
-
     if getattr(activations, name, None) is not None and callable(getattr(activations, name)):
         return name
     try:

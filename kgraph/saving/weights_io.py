@@ -26,6 +26,7 @@ import numpy as np
 from kgraph.saving import file_io
 from kgraph.saving.h5_store import H5Store, read_dataset
 from kgraph.saving.walk import saveables
+import jax.numpy as jnp
 
 KGRAPH_STATE_GROUP = "kgraph_training_state"
 WEIGHTS_FILENAME = "model.weights.h5"
@@ -200,8 +201,6 @@ def _load_random_state(root, model, restore_rng: bool) -> None:
     if restore_rng and "rng" in group and getattr(model, "compiled", False):
         key = np.asarray(group["rng"][()])
         if key.shape == (2,) and key.dtype == np.uint32:
-            import jax.numpy as jnp
-
             model._rng_key = jnp.asarray(key)
     if "seed_offsets" in group:
         try:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import click
 
 from kgraph.serving.options import PROVIDERS
+from kgraph.serving.ray import run
+from kgraph.serving.model import load_models
+from kgraph.serving.server import serve
 
 
 def _fail(error: BaseException) -> click.ClickException:
@@ -46,14 +49,9 @@ def serve_command(models: tuple[str, ...], host: str, port: int, grpc_port: int,
     HTTP and gRPC, with dynamic batching on ONNX Runtime."""
     try:
         if use_ray:
-            from kgraph.serving.ray import run
-
             run(list(models), model_options, host=host, port=port, replicas=replicas,
                 max_request_bytes=max_request_bytes)
             return
-        from kgraph.serving.model import load_models
-        from kgraph.serving.server import serve
-
         served = load_models(models, **model_options)
         serve(served, host=host, port=port, grpc_port=grpc_port, max_request_bytes=max_request_bytes,
               log_level=log_level, access_log=access_log, announce=click.echo)

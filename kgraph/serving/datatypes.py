@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ml_dtypes
 import numpy as np
 
 _BY_NAME = {
@@ -11,12 +12,6 @@ _BY_NAME = {
 }
 _BY_DTYPE = {np.dtype(v): k for k, v in _BY_NAME.items()}
 DATATYPES = tuple(_BY_NAME) + ("BF16",)
-
-
-def _bfloat16() -> np.dtype:
-    import ml_dtypes
-
-    return np.dtype(ml_dtypes.bfloat16)
 
 
 def datatype_of(dtype: np.dtype) -> str:
@@ -32,7 +27,7 @@ def datatype_of(dtype: np.dtype) -> str:
 def dtype_of(datatype: str) -> np.dtype:
     """The NumPy dtype of a protocol datatype name; ValueError for a name the protocol does not define."""
     if datatype == "BF16":
-        return _bfloat16()
+        return np.dtype(ml_dtypes.bfloat16)
     if datatype not in _BY_NAME:
         raise ValueError(f"unknown datatype {datatype!r}; expected one of {', '.join(DATATYPES)}")
     return np.dtype(_BY_NAME[datatype])

@@ -14,10 +14,12 @@ from kgraph.runtime.onnx import OnnxModel
 from kgraph.serving.datatypes import datatype_of
 from kgraph.serving.options import PROVIDERS, ModelOptions
 from kgraph.serving.triton import CONFIG_FILE, MODEL_FILE, batch_dim_free, read_config
+from kgraph.export import export_onnx
+from kgraph.saving import load_model
 
 
 def _session_options(threads: int):
-    import onnxruntime as ort
+    import onnxruntime as ort  # ONNX Runtime loads only when a model is served
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
@@ -110,9 +112,6 @@ def _from_folder(folder: Path, options: ModelOptions, overrides: dict) -> list[S
 def _from_keras_file(path: Path, options: ModelOptions) -> ServedModel:
     """Exports a .keras file to ONNX, verified against XLA, in a temporary folder that is gone once the sessions
     hold the model."""
-    from kgraph.export import export_onnx
-    from kgraph.saving import load_model
-
     model = load_model(str(path), compile=False)
     with tempfile.TemporaryDirectory(prefix="kgraph-serve-") as folder:
         onnx_path = Path(folder) / f"{path.stem}.onnx"

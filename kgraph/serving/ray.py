@@ -10,6 +10,9 @@ from typing import Sequence
 from ray import serve
 
 from kgraph.serving.http import DEFAULT_MAX_REQUEST_BYTES
+from kgraph.serving.http import create_app
+from kgraph.serving.model import load_models
+from kgraph.serving.service import InferenceService
 
 APP_NAME = "kgraph"
 
@@ -30,10 +33,6 @@ class KgraphReplica:
         self._max_request_bytes = max_request_bytes
 
     def __serve_build_asgi_app__(self):
-        from kgraph.serving.http import create_app
-        from kgraph.serving.model import load_models
-        from kgraph.serving.service import InferenceService
-
         service = InferenceService(load_models(self._models, **self._options))
         return create_app(service, self._max_request_bytes)
 
@@ -59,7 +58,7 @@ def run(models: Sequence[str], options: dict | None = None, host: str = "127.0.0
         replicas: int = 1, max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES, announce=print) -> None:
     """Starts a local Ray instance and Ray Serve's HTTP proxy on `host:port`, runs the deployment, and blocks until
     SIGTERM or SIGINT, then shuts Ray Serve down."""
-    import ray
+    import ray  # optional: the [ray] extra
 
     ray.init(include_dashboard=False, configure_logging=False, log_to_driver=False)
     try:

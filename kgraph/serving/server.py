@@ -113,7 +113,7 @@ def serve(models: Sequence[ServedModel], **kwargs) -> None:
     """Runs `serve_async` on a new event loop (uvloop's when installed) until SIGTERM/SIGINT; see `serve_async`."""
     logging.basicConfig(level=kwargs.get("log_level", "warning").upper(), stream=sys.stderr)
     try:
-        import uvloop
+        import uvloop  # optional: uvloop when uvicorn[standard] brought it
     except ImportError:
         loop = asyncio.new_event_loop()
     else:

@@ -86,8 +86,8 @@ def write_config(repository: str | os.PathLike, name: str, options: ModelOptions
 
 def read_config(path: str | os.PathLike) -> dict:
     """The ModelOptions fields a Triton `config.pbtxt` sets (max_batch_size, queue delay and size, instances)."""
-    from google.protobuf import text_format
-    from tritonclient.grpc import model_config_pb2
+    from google.protobuf import text_format  # optional: the [serve] extra
+    from tritonclient.grpc import model_config_pb2  # optional: the [serve] extra
 
     try:
         config = text_format.Parse(Path(path).read_text(), model_config_pb2.ModelConfig())

@@ -16,6 +16,7 @@ from kgraph.utils.image_utils import array_to_img, img_to_array, load_img, save_
 from kgraph.utils.numerical_utils import normalize, to_categorical
 from kgraph.utils.plot_model import plot_model
 from kgraph.utils.sequence_utils import pad_sequences
+import kgraph.saving
 
 
 def set_random_seed(seed: int) -> None:
@@ -40,8 +41,6 @@ _SAVING_NAMES = ("CustomObjectScope", "custom_object_scope", "deserialize_keras_
 def __getattr__(name: str):
     """The serialization helpers Keras exposes under `keras.utils`, loaded on first use (no import cycle)."""
     if name in _SAVING_NAMES:
-        import kgraph.saving
-
         return getattr(kgraph.saving, name)
     raise AttributeError(f"module 'kgraph.utils' has no attribute {name!r}")
 

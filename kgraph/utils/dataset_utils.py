@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 
 import numpy as np
+from kgraph import config
+from kgraph import tree
 
 IMAGE_FORMATS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 TEXT_FORMATS = (".txt",)
@@ -18,7 +20,7 @@ INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos
 
 def _tf():
     try:
-        import tensorflow as tf
+        import tensorflow as tf  # optional: the dataset builders return tf.data pipelines
     except ImportError as e:
         raise ImportError("kgraph's dataset utilities build `tf.data` pipelines, as Keras' do, and need "
                           "TensorFlow: `pip install tensorflow-cpu`.") from e
@@ -189,7 +191,6 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
                          f"Received: interpolation={interpolation}")
     if format != "tf":
         raise ValueError(f'`format` must be "tf" in kgraph. Received: format={format}')
-    from kgraph import config
 
     channels_first = (data_format or config.image_data_format()) == "channels_first"
     tf = _tf()
@@ -328,8 +329,6 @@ def split_dataset(dataset, left_size=None, right_size=None, shuffle: bool = Fals
     if isinstance(dataset, tf.data.Dataset):
         samples = list(dataset.as_numpy_iterator())
     elif isinstance(dataset, (tuple, dict)):
-        from kgraph import tree
-
         leaves = tree.flatten(dataset)
         lengths = {len(x) for x in leaves}
         if len(lengths) != 1:
@@ -376,7 +375,5 @@ def _split_sizes(total: int, left_size, right_size) -> tuple[int, int]:
 
 
 def _stack(tf, samples):
-    from kgraph import tree
-
     stacked = tree.map_structure(lambda *xs: np.stack(xs), *samples)
     return tf.data.Dataset.from_tensor_slices(stacked)

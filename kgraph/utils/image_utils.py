@@ -13,7 +13,7 @@ from kgraph import config
 
 def _pil():
     try:
-        from PIL import Image
+        from PIL import Image  # optional: Pillow decodes image files
     except ImportError as e:
         raise ImportError("Image utilities need Pillow: `pip install pillow`.") from e
     return Image

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from kgraph import ops
 
 
 def to_categorical(x, num_classes: int | None = None) -> np.ndarray:
@@ -43,6 +44,5 @@ def normalize(x, axis: int = -1, order: int = 2):
         norm = np.atleast_1d(np.linalg.norm(x, order, axis))
         norm[norm == 0] = 1
         return x / np.expand_dims(norm, axis or -1)
-    from kgraph import ops
 
     return ops.normalize(x, axis=axis, order=order)

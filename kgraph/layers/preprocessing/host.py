@@ -7,12 +7,13 @@ import numpy as np
 
 from kgraph.keras_tensor import KerasTensor
 from kgraph.tracing import SymbolicTensor
+import jax.numpy as jnp
 
 
 def tf_module():
     """The `tensorflow` module; an ImportError saying which layers need it when it is not installed."""
     try:
-        import tensorflow as tf
+        import tensorflow as tf  # optional: TensorFlow only for the string/lookup layers
     except ImportError:
         raise ImportError("kgraph's lookup, hashing and text preprocessing layers run on TensorFlow ops, as Keras 3's "
                           "do: install it with `pip install tensorflow-cpu`") from None
@@ -44,7 +45,6 @@ def from_tf(outputs, inputs):
     array = outputs.numpy()
     if array.dtype.kind in "OS":
         return np.vectorize(lambda v: v.decode("utf-8"), otypes=[object])(array) if array.size else array.astype(object)
-    import jax.numpy as jnp
 
     return jnp.asarray(array)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kgraph import ops
 from kgraph.layers.layer import Layer
+from kgraph import config
 
 
 class Flatten(Layer):
@@ -11,7 +12,6 @@ class Flatten(Layer):
 
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
-        from kgraph import config
 
         self.data_format = data_format or config.image_data_format()
         if self.data_format not in ("channels_last", "channels_first"):

@@ -9,6 +9,7 @@ import numpy as np
 from kgraph import ops, regularizers
 from kgraph.layers.layer import Layer
 from kgraph.layers.rnn.cell import FusedCell
+from kgraph import layers
 
 
 def serialize_layer(layer: Layer) -> dict:
@@ -21,7 +22,6 @@ def deserialize_layer(config: dict | Layer, custom_objects: dict | None = None) 
     """The layer a `serialize_layer` dict describes; its class comes from `custom_objects` or `kgraph.layers`."""
     if isinstance(config, Layer):
         return config
-    from kgraph import layers
 
     name = config["class_name"]
     cls = (custom_objects or {}).get(name) or getattr(layers, name, None)

@@ -80,7 +80,7 @@ class _Cleaner:
         return counts
 
     def _evaluate(self, node: onnx.NodeProto) -> list[np.ndarray] | None:
-        from onnx.reference import ReferenceEvaluator
+        from onnx.reference import ReferenceEvaluator  # loads onnx's reference runtime only when a constant is folded
 
         feeds = {name: self.array(name) for name in node.input if name}
         try:
