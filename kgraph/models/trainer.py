@@ -634,9 +634,10 @@ class Trainer(CustomSteps):
         return self._shard(state, *self._fit_vars)
 
     def _precompile(self, run, adapter, val_adapter, trainable, frozen) -> None:
-        """Starts compiling, on a background thread, every batch size this fit will meet (validation too).
+        """Starts compiling, on a background thread, the other batch sizes this fit will meet (validation too).
 
-        It runs from shapes alone, so compilation overlaps building the optimizer state and the first steps.
+        It runs from shapes alone, so compilation overlaps the first steps. The first batch size is left to
+        `jax.jit` itself, which compiles it at the first call and then dispatches through its C++ fast path.
         """
         def spec(a):
             return jax.ShapeDtypeStruct(np.shape(a), a.dtype)
@@ -648,7 +649,7 @@ class Trainer(CustomSteps):
         state = {**weights, "optimizer": jax.tree_util.tree_map(spec, optimizer),
                  "rng": jax.ShapeDtypeStruct((2,), np.uint32)}
         perm, plan = adapter.epoch()
-        for size in sorted({size for _, _, size, _ in plan}, key=lambda s: s != plan[0][2]):
+        for size in {size for _, _, size, _ in plan} - {plan[0][2]}:
             run.prepare(state, adapter.device, perm, size)
         if isinstance(val_adapter, ArrayDataAdapter):
             test_program = self._program(False, val_adapter.host[0])

@@ -138,12 +138,12 @@ class ArrayDataAdapter:
     def epoch(self, steps_per_execution: int = 1, index: int = 0, first_step: int = 0):
         """Epoch `index`'s permutation and plan from batch `first_step` on: (batch, first sample, size, batches).
 
-        The permutation is a function of (seed, index), so a resumed run sees the same order.
+        The permutation is a function of (seed, index), so a resumed run sees the same order; without
+        shuffling it is None, and batches are contiguous slices (cheaper than a gather on every backend).
         """
+        perm = None
         if self.shuffle:
-            perm = np.random.default_rng([self.seed, index]).permutation(self.size).astype(np.int32)
-        else:
-            perm = np.arange(self.size, dtype=np.int32)
+            perm = jnp.asarray(np.random.default_rng([self.seed, index]).permutation(self.size).astype(np.int32))
         plan = []
         step = first_step
         while step < self.num_batches:
@@ -155,10 +155,12 @@ class ArrayDataAdapter:
                 fused = max(1, min(steps_per_execution, self.num_batches - step, full_left))
             plan.append((step, start, size, fused))
             step += fused
-        return jnp.asarray(perm), plan
+        return perm, plan
 
 
 def fetch(data, perm, start, size: int):
-    """Gathers one batch from device-resident arrays (inside the compiled step)."""
+    """Gathers one batch from device-resident arrays (inside the compiled step); `perm` None: samples in order."""
+    if perm is None:
+        return jax.tree_util.tree_map(lambda a: jax.lax.dynamic_slice_in_dim(a, start, size, axis=0), data)
     idx = jax.lax.dynamic_slice_in_dim(perm, start, size)
     return jax.tree_util.tree_map(lambda a: jnp.take(a, idx, axis=0), data)

@@ -49,8 +49,8 @@ class FusionChoice:
     """
 
     SLOW_STEP = 0.005
-    PROBE = 4
-    ROUNDS = 2
+    PROBE = 8
+    ROUNDS = 3
 
     def __init__(self):
         self.fuse: bool | None = None

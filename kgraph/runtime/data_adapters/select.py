@@ -38,7 +38,8 @@ class ArrayAdapter(ArrayDataAdapter, DataAdapter):
     def batches(self, epoch: int | None = None):
         epoch = self._next_epoch if epoch is None else epoch
         self._next_epoch = epoch + 1
-        order = np.asarray(self.epoch(1, epoch)[0])  # the device path's order, exactly
+        perm = self.epoch(1, epoch)[0]  # the device path's order, exactly
+        order = np.arange(self.size) if perm is None else np.asarray(perm)
         for step in range(self.num_batches):
             start = (step * self.batch_size) % self.size
             yield self._host_batch(order[start:start + self.batch_size])
