@@ -57,10 +57,8 @@ def result_type(*dtypes) -> str:
     Python `int`/`float` are weak, 64-bit types narrowed to 32-bit (no x64), and `floatx()` for no input."""
     if not dtypes:
         return floatx()
-    concrete = [jnp.zeros((), standardize_dtype(d)) if d not in (int, float, bool) else d(0) for d in dtypes]
-    if all(d in (int, float, bool) for d in dtypes):
-        concrete = [jnp.asarray(c) for c in concrete]
-    return jax.dtypes.canonicalize_dtype(jnp.result_type(*concrete)).name
+    args = [d if d in (int, float, bool) else jnp.dtype(standardize_dtype(d)) for d in dtypes]
+    return jax.dtypes.canonicalize_dtype(jnp.result_type(*args)).name
 
 
 def is_keras_tensor(x) -> bool:
