@@ -53,15 +53,18 @@ def is_int_dtype(dtype) -> bool:
     return standardize_dtype(dtype) in INT_DTYPES
 
 
+_NARROW_64 = {"int64": "int32", "uint64": "uint32", "float64": "float32"}
+
+
 def result_type(*dtypes) -> str:
     """The dtype an op on values of `dtypes` returns, by Keras' JAX-backend rules: NumPy-style promotion where
     Python `int`/`float` are weak, 64-bit types narrowed to 32-bit (no x64), and `floatx()` for no input."""
     if not dtypes:
         return floatx()
-    concrete = [jnp.zeros((), standardize_dtype(d)) if d not in (int, float, bool) else d(0) for d in dtypes]
-    if all(d in (int, float, bool) for d in dtypes):
-        concrete = [jnp.asarray(c) for c in concrete]
-    return jax.dtypes.canonicalize_dtype(jnp.result_type(*concrete)).name
+    narrow = {} if jax.config.jax_enable_x64 else _NARROW_64
+    args = [d if d in (int, float, bool) else jnp.dtype(narrow.get(standardize_dtype(d), standardize_dtype(d)))
+            for d in dtypes]
+    return jax.dtypes.canonicalize_dtype(jnp.result_type(*args)).name
 
 
 def is_keras_tensor(x) -> bool:

@@ -43,6 +43,6 @@ def normalize(x, axis: int = -1, order: int = 2):
     if isinstance(x, np.ndarray):
         norm = np.atleast_1d(np.linalg.norm(x, order, axis))
         norm[norm == 0] = 1
-        return x / np.expand_dims(norm, axis or -1)
+        return x / np.expand_dims(norm, axis)
 
     return ops.normalize(x, axis=axis, order=order)

@@ -43,6 +43,8 @@ def _batch(kind, rng):
         return rng.integers(0, 3, (B,)).astype("float32"), rng.integers(0, 3, (B,)).astype("float32")
     if kind == "regression":
         return rng.normal(size=(B, 4)).astype("float32"), rng.normal(size=(B, 4)).astype("float32")
+    if kind == "positive":
+        return (3 * rng.random((B, 4))).astype("float32"), (3 * rng.random((B, 4)) + 0.05).astype("float32")
     raise AssertionError(kind)
 
 
@@ -79,6 +81,36 @@ SPECS = [
     ("Recall", {}, "binary"),
     ("Recall", {"thresholds": 0.3}, "multilabel"),
     ("Recall", {"top_k": 3, "class_id": 1}, "onehot"),
+    ("TruePositives", {}, "binary"),
+    ("FalsePositives", {"thresholds": [0.3, 0.6]}, "binary_vector"),
+    ("TrueNegatives", {}, "multilabel"),
+    ("FalseNegatives", {"thresholds": 0.7}, "binary"),
+    ("PrecisionAtRecall", {"recall": 0.6}, "binary"),
+    ("RecallAtPrecision", {"precision": 0.5, "num_thresholds": 50}, "binary_vector"),
+    ("SensitivityAtSpecificity", {"specificity": 0.7}, "binary"),
+    ("SpecificityAtSensitivity", {"sensitivity": 0.4, "class_id": 2}, "multilabel"),
+    ("BinaryCrossentropy", {}, "binary"),
+    ("BinaryCrossentropy", {"from_logits": True, "label_smoothing": 0.1}, "binary_logits"),
+    ("CategoricalCrossentropy", {"label_smoothing": 0.1}, "onehot"),
+    ("SparseCategoricalCrossentropy", {}, "sparse"),
+    ("KLDivergence", {}, "onehot"),
+    ("Poisson", {}, "positive"),
+    ("CosineSimilarity", {}, "regression"),
+    ("LogCoshError", {}, "regression"),
+    ("MeanSquaredLogarithmicError", {}, "positive"),
+    ("Hinge", {}, "binary"),
+    ("SquaredHinge", {}, "binary"),
+    ("CategoricalHinge", {}, "onehot"),
+    ("PearsonCorrelation", {}, "regression"),
+    ("ConcordanceCorrelation", {}, "regression"),
+    ("SparseTopKCategoricalAccuracy", {}, "sparse"),
+    ("SparseTopKCategoricalAccuracy", {"k": 2}, "sparse_column"),
+    ("IoU", {"num_classes": 3, "target_class_ids": [0, 2]}, "exact"),
+    ("MeanIoU", {"num_classes": 3}, "exact"),
+    ("MeanIoU", {"num_classes": 3, "ignore_class": 1}, "exact"),
+    ("BinaryIoU", {"target_class_ids": [1], "threshold": 0.3}, "binary_vector"),
+    ("OneHotIoU", {"num_classes": C, "target_class_ids": [0, 3]}, "onehot"),
+    ("OneHotMeanIoU", {"num_classes": C}, "onehot"),
 ]
 SPEC_IDS = [f"{name}-{kwargs}" for name, kwargs, _ in SPECS]
 
@@ -274,3 +306,46 @@ def test_update_state_traced_on_symbolic_tensors_matches_eager():
         expected = metric.stateless_update_state(metric.stateless_reset_state(), labels, y_pred, sample_weight=sw)
         for variable, value in zip(metric.variables, expected):
             _close(updates[variable.path], value)
+
+
+@pytest.mark.parametrize("name,kwargs", [
+    ("F1Score", {}), ("F1Score", {"average": "macro", "threshold": 0.4}), ("F1Score", {"average": "micro"}),
+    ("FBetaScore", {"beta": 2.0, "average": "weighted"}), ("R2Score", {}), ("R2Score", {"class_aggregation": None}),
+    ("R2Score", {"class_aggregation": "variance_weighted_average", "num_regressors": 2}),
+])
+def test_shape_built_metrics_match_keras_eager_and_jitted(name, kwargs):
+    """F-scores and R2 size their state from the predictions: at the first update, or from the output shape."""
+    rng = np.random.default_rng(zlib.crc32(f"{name}{kwargs}".encode()))
+    kind = "multilabel" if name != "R2Score" else "regression"
+    batches = [_batch(kind, rng) for _ in range(3)]
+    weights = [rng.random((B,)).astype("float32") for _ in batches]
+    ours, theirs = getattr(metrics, name)(**kwargs), getattr(keras.metrics, name)(**kwargs)
+    for (y_true, y_pred), w in zip(batches, weights):
+        ours.update_state(y_true, y_pred, sample_weight=w)
+        theirs.update_state(y_true, y_pred, sample_weight=w)
+        _close(ours.result(), theirs.result())
+    assert [v.path for v in ours.variables] == [v.path for v in theirs.variables]
+    assert ours.get_config() == theirs.get_config()
+    fresh = getattr(metrics, name)(**kwargs)
+    fresh.build_for_output_shape((None, batches[0][1].shape[1]))
+    update = jax.jit(lambda state, yt, yp, w: fresh.stateless_update_state(state, yt, yp, sample_weight=w))
+    state = fresh.stateless_reset_state()
+    for (y_true, y_pred), w in zip(batches, weights):
+        state = update(state, y_true, y_pred, w)
+    _close(fresh.stateless_result(state), theirs.result())
+
+
+def test_f1_score_trains_in_fit_sized_from_the_output():
+    model = kgraph.Sequential([kgraph.Input((4,)), kgraph.layers.Dense(3, activation="softmax")])
+    model.compile("sgd", "categorical_crossentropy", metrics=[metrics.F1Score(average="macro")])
+    rng = np.random.default_rng(0)
+    history = model.fit(rng.normal(size=(32, 4)), np.eye(3)[rng.integers(0, 3, 32)], epochs=1, verbose=0)
+    assert 0.0 <= history.history["f1_score"][0] <= 1.0
+
+
+def test_new_metric_configs_round_trip_through_keras():
+    for metric in (metrics.IoU(3, [1]), metrics.PrecisionAtRecall(0.3), metrics.F1Score(average="macro"),
+                   metrics.SparseTopKCategoricalAccuracy(k=3), metrics.TruePositives(thresholds=[0.2, 0.4])):
+        theirs = keras.metrics.deserialize(metrics.serialize(metric))
+        assert theirs.get_config() == metric.get_config()
+        assert metrics.deserialize(keras.metrics.serialize(theirs)).get_config() == metric.get_config()

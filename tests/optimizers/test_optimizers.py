@@ -236,7 +236,8 @@ def test_learning_rate_and_iterations_before_and_after_build():
     assert opt.iterations == 3
 
 
-@pytest.mark.parametrize("name", ["SGD", "RMSprop", "Adam", "AdamW"])
+@pytest.mark.parametrize("name", ["SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "Nadam", "Lion",
+                                  "Lamb", "Ftrl", "Adafactor"])
 def test_defaults_match_keras(name):
     ours = getattr(ko, name)().get_config()
     theirs = getattr(keras.optimizers, name)().get_config()
@@ -262,10 +263,11 @@ def test_get_rejects_bad_identifiers():
     with pytest.raises(ValueError) as err:
         ko.get("adamm")
     assert str(err.value) == (
-        "Could not interpret optimizer identifier: 'adamm'. Expected one of: adam, adamw, rmsprop, sgd."
+        "Could not interpret optimizer identifier: 'adamm'. Expected one of: adadelta, adafactor, adagrad, adam, "
+        "adamax, adamw, ftrl, lamb, lion, nadam, rmsprop, sgd."
     )
-    with pytest.raises(ValueError, match="'Nadam'"):
-        ko.deserialize({"class_name": "Nadam", "config": {}})
+    with pytest.raises(ValueError, match="'Muon'"):
+        ko.deserialize({"class_name": "Muon", "config": {}})
     with pytest.raises(TypeError, match="int"):
         ko.get(3)
     with pytest.raises(TypeError, match="Optimizer"):
@@ -279,6 +281,13 @@ def test_get_rejects_bad_identifiers():
         ko.RMSprop(rho=0.8, momentum=0.1, epsilon=1e-6, centered=True, global_clipnorm=2.0),
         ko.Adam(beta_1=0.8, beta_2=0.99, amsgrad=True, weight_decay=0.01, clipnorm=1.5),
         ko.AdamW(learning_rate=0.003, weight_decay=0.2),
+        ko.Adagrad(initial_accumulator_value=0.2),
+        ko.Adadelta(rho=0.9),
+        ko.Adamax(beta_1=0.8),
+        ko.Nadam(epsilon=1e-6),
+        ko.Lion(beta_2=0.95),
+        ko.Ftrl(l1_regularization_strength=0.1, beta=0.5),
+        ko.Adafactor(relative_step=False),
     ],
     ids=lambda o: type(o).__name__,
 )
