@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import builtins
 import math
-from typing import Sequence
-
 import numpy as np
 
 from kgraph.ir.types import canonical_dtype, is_float, is_int
