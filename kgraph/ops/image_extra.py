@@ -14,7 +14,7 @@ from kgraph.ops import numpy as knp
 from kgraph.ops.array import _tensor, pad, split, stack, take
 from kgraph.ops.dispatch import dtype_of
 
-__all__ = ["extract_patches", "hsv_to_rgb", "pad_images", "rgb_to_grayscale", "rgb_to_hsv"]
+__all__ = ["extract_patches", "gaussian_blur", "hsv_to_rgb", "pad_images", "rgb_to_grayscale", "rgb_to_hsv"]
 
 
 def _channels_axis(images, data_format, op: str) -> int:
@@ -141,3 +141,31 @@ def extract_patches(images, size, strides=None, dilation_rate=1, padding="valid"
     if axis == -3:
         patches = knp.transpose(patches, (0, 3, 1, 2))
     return knp.squeeze(patches, 0) if unbatched else patches
+
+
+def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None):
+    """Blurs each channel with a normalized Gaussian kernel (static sizes and sigmas), "same" padding."""
+    from kgraph.ops.convolution import depthwise_conv
+    from kgraph.ops.dispatch import is_symbolic, unwrap
+
+    images = _float_images(images, "gaussian_blur")
+    axis = _channels_axis(images, data_format, "gaussian_blur")
+    if is_symbolic(unwrap(sigma)):
+        raise ValueError("gaussian_blur needs static sigma values (Python floats)")
+    sizes = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(int(k) for k in kernel_size)
+    sigmas = np.broadcast_to(np.asarray(unwrap(sigma), dtype=np.float64), (2,))
+
+    def kernel1d(size, s):
+        x = np.arange(size) - (size - 1) / 2
+        k = np.exp(-0.5 * (x / s) ** 2)
+        return k / k.sum()
+
+    kernel = np.outer(kernel1d(sizes[1], sigmas[1]), kernel1d(sizes[0], sigmas[0]))
+    channels = knp.shape(images)[axis]
+    kernel = np.tile(kernel[:, :, None, None], (1, 1, channels, 1)).astype(dtype_of(images))
+    unbatched = knp.ndim(images) == 3
+    if unbatched:
+        images = knp.expand_dims(images, 0)
+    blurred = depthwise_conv(images, kernel, strides=1, padding="same",
+                             data_format="channels_last" if axis == -1 else "channels_first")
+    return knp.squeeze(blurred, 0) if unbatched else blurred

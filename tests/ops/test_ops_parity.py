@@ -272,6 +272,8 @@ CASES = [
     op("image.extract_patches", RGB, 2), op("image.extract_patches", RGB, (2, 3), strides=1, padding="same",
                                             _id="image.extract_patches_same"),
     op("image.extract_patches", RGBC, 3, strides=2, data_format="channels_first", _id="image.extract_patches_cf"),
+    op("image.gaussian_blur", RGB, data_format="channels_last"), op("image.gaussian_blur", RGBC, (3, 5), (0.8, 1.5), data_format="channels_first",
+                                       _id="image.gaussian_blur_cf"),
 ]
 SAMPLE_EVERY = 5
 """Eager calls and kgraph ops on tracers compile op by op or per row, so every 5th row runs them (and every row
