@@ -141,6 +141,9 @@ CASES = [
     op("nan_to_num", SPECIAL, nan=1.0, posinf=2.0, neginf=-2.0, _id="nan_to_num_values"),
     op("isclose", F, F + 1e-6), op("isclose", NAN, NAN, equal_nan=True, _id="isclose_nan"), op("allclose", F, F + 1e-6),
     op("tan", H, _id="tan_float16", _rtol=1e-2, _atol=1e-2),
+    op("arctan2", I, F, _id="arctan2_mixed"), op("logaddexp", H, F, _id="logaddexp_mixed"),
+    op("hypot", I, J, _id="hypot_int"), op("heaviside", I, J, _id="heaviside_int"), op("fmod", I, F, _id="fmod_mixed"),
+    op("vdot", U8, U8, _id="vdot_uint8"), op("cbrt", H, _id="cbrt_float16", _rtol=1e-2, _atol=1e-2),
     # reductions
     op("all", B), op("all", B, axis=1, _id="all_axis"), op("any", B, axis=0, keepdims=True),
     op("any", F, _id="any_float"),
