@@ -8,10 +8,14 @@ from kgraph.ir.ops.image import INTERPOLATIONS
 from kgraph.ir.types import is_float
 from kgraph.ops.dispatch import apply, dtype_of
 from kgraph.ops import numpy as knp
+from kgraph.ops.image_extra import extract_patches, gaussian_blur, hsv_to_rgb, pad_images, rgb_to_grayscale, rgb_to_hsv
 from kgraph.ops.numpy import _float, cast, clip, ndim, shape
 from kgraph import config
 
-__all__ = ["crop_images", "resize"]
+__all__ = [
+    "crop_images", "extract_patches", "gaussian_blur", "hsv_to_rgb", "pad_images", "resize", "rgb_to_grayscale",
+    "rgb_to_hsv",
+]
 
 
 def _spatial_axes(images, data_format: str | None, op: str) -> tuple[int, int]:

@@ -15,6 +15,7 @@ from kgraph.ops.nn import one_hot
 from kgraph.ops.array import take_along_axis
 from kgraph.ops.numpy_extra import isnan
 from kgraph.ops.linalg import slogdet
+from kgraph.ops.numpy_extra import is_concrete
 
 __all__ = [
     "extract_sequences", "fft", "fft2", "ifft2", "in_top_k", "irfft", "istft", "logdet", "rfft", "scatter",
@@ -134,8 +135,9 @@ def istft(x, sequence_length, sequence_stride, fft_length, length=None, window="
 def _segment_count(segment_ids, num_segments) -> int:
     if num_segments is not None:
         return int(num_segments)
-    if is_symbolic(unwrap(segment_ids)):
-        raise ValueError("segment ops on symbolic tensors need num_segments: the number of segments must be static")
+    if not is_concrete(segment_ids):
+        raise ValueError("segment ops on symbolic or traced tensors need num_segments: the number of segments must "
+                         "be static")
     return int(np.max(np.asarray(unwrap(segment_ids)), initial=-1)) + 1
 
 

@@ -8,16 +8,15 @@ import math
 
 import numpy as np
 
-from kgraph.ir.types import canonical_dtype, is_int
 from kgraph.ops import numpy as knp
 from kgraph.ops.array import _tensor, cumsum, get_item, pad, split, take
-from kgraph.ops.dispatch import apply, dtype_of, unwrap
-from kgraph.ops.nn import log_softmax, one_hot, relu, relu6, sigmoid, softplus
 from kgraph import config
 from kgraph.ops.numpy_extra import sort
 from kgraph.ir.types import is_float
 from kgraph.ops.array import take_along_axis
 from kgraph.ops.numpy_extra import argsort
+from kgraph.ops.dispatch import apply, dtype_of
+from kgraph.ops.nn import log_softmax, one_hot, relu6, sigmoid, softplus
 
 __all__ = [
     "adaptive_average_pool", "adaptive_max_pool", "binary_crossentropy", "categorical_crossentropy", "celu",

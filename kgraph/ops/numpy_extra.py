@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import builtins
 import math
-from typing import Sequence
-
 import numpy as np
 
 from kgraph.ir.types import canonical_dtype, is_float, is_int
@@ -187,17 +185,15 @@ def angle(x):
     return knp.where(knp.less(x, 0), math.pi, knp.zeros_like(x))
 
 
-def heaviside(x1, x2):
-    """0 where x1 < 0, x2 where x1 == 0, 1 where x1 > 0."""
-    x1, x2 = promote(_tensor(x1), _tensor(x2))
-    if not is_float(dtype_of(x1)) and dtype_of(x1) != "int64":
-        x1, x2 = _float(x1), _float(x2)
-    return knp.where(knp.less(x1, 0), knp.zeros_like(x1), knp.where(knp.greater(x1, 0), knp.ones_like(x1), x2))
-
-
 def _float_pair(x1, x2):
     x1, x2 = promote(_tensor(x1), _tensor(x2))
     return (_float(x1), _float(x2)) if not is_float(dtype_of(x1)) else (x1, x2)
+
+
+def heaviside(x1, x2):
+    """0 where x1 < 0, x2 where x1 == 0, 1 where x1 > 0."""
+    x1, x2 = _float_pair(x1, x2)
+    return knp.where(knp.less(x1, 0), knp.zeros_like(x1), knp.where(knp.greater(x1, 0), knp.ones_like(x1), x2))
 
 
 def hypot(x1, x2):
@@ -598,14 +594,23 @@ def bincount(x, weights=None, minlength=0, sparse=False):
     if not is_int(dtype_of(x)):
         raise TypeError(f"bincount needs integer x, got {dtype_of(x)}")
     length = int(minlength)
-    if not is_symbolic(x):
+    if is_concrete(x):
         length = builtins.max(length, int(np.max(np.asarray(x), initial=-1)) + 1)
     if length <= 0:
-        raise ValueError("bincount of a symbolic tensor needs minlength > 0: the number of bins must be static")
+        raise ValueError("bincount of a symbolic or traced tensor needs minlength > 0: the number of bins must be "
+                         "static")
     counted = one_hot(x, length, dtype="int32" if weights is None else dtype_of(_tensor(weights)))
     if weights is not None:
         counted = knp.multiply(counted, knp.expand_dims(_tensor(weights), -1))
     return knp.sum(counted, axis=-2)
+
+
+def is_concrete(x) -> bool:
+    """Whether x holds values now: not a symbolic tensor and not a JAX tracer inside jit."""
+    import jax
+
+    x = unwrap(x)
+    return not is_symbolic(x) and not isinstance(x, jax.core.Tracer)
 
 
 def unique(x, sorted=True, return_index=False, return_inverse=False, return_counts=False, axis=None, size=None,
@@ -876,7 +881,7 @@ def outer(x1, x2):
 
 def vdot(x1, x2):
     x1, x2 = promote(_tensor(x1), _tensor(x2))
-    return knp.sum(knp.multiply(ravel(x1), ravel(x2)))
+    return knp.cast(knp.sum(knp.multiply(ravel(x1), ravel(x2))), dtype_of(x1))
 
 
 def kron(x1, x2):

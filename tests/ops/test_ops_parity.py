@@ -8,7 +8,7 @@ to XLA under `jax.jit`, `keras.ops` itself, and ONNX Runtime on the exported gra
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from typing import Callable
 
 import jax
 import keras
@@ -73,6 +73,8 @@ CL = _normal((2, 6, 5))
 TL = np.array([3, 2], "int32")
 OL = np.array([6, 5], "int32")
 PATCH = _normal((2, 3, 6, 5))
+RGB = rng.random((2, 6, 7, 3)).astype("float32")
+RGBC = rng.random((2, 3, 6, 7)).astype("float32")
 
 
 @dataclasses.dataclass
@@ -109,14 +111,16 @@ def _argpartition_holds(x, got, kth, axis=-1):
 
 CASES = [
     # creation (no tensor inputs: constants)
-    op("ones", (2, 3)), op("zeros", (2, 3), dtype="int32"), op("full", (2, 2), 3.5), op("full", (2,), 7, _id="full_int"),
+    op("ones", (2, 3)), op("zeros", (2, 3), dtype="int32"), op("full", (2, 2), 3.5),
+    op("full", (2,), 7, _id="full_int"),
     op("eye", 3, 4, k=1), op("identity", 3), op("tri", 3, 4, k=0), op("empty", (2, 2)),
     op("arange", 5), op("arange", 1, 7, 2, _id="arange_step"), op("arange", 0.0, 1.0, 0.25, _id="arange_float"),
     op("linspace", 0.0, 1.0, 5), op("linspace", 0, 10, 4, endpoint=False, _id="linspace_open"),
     op("linspace", F1[:2], F1[2:4], 3, axis=1, _id="linspace_tensor"),
     op("logspace", 0.0, 2.0, 3), op("geomspace", 1.0, 1000.0, 4, _rtol=1e-4),
     op("bartlett", 6), op("blackman", 6), op("hamming", 6), op("hanning", 6), op("kaiser", 6, 2.0),
-    op("empty_like", F), op("meshgrid", F1[:3], F1[3:]), op("meshgrid", F1[:3], F1[3:], indexing="ij", _id="meshgrid_ij"),
+    op("empty_like", F), op("meshgrid", F1[:3], F1[3:]),
+    op("meshgrid", F1[:3], F1[3:], indexing="ij", _id="meshgrid_ij"),
     op("copy", F), op("array", F), op("real", F), op("conj", F), op("conjugate", F), op("imag", F), op("angle", F),
     # elementwise math
     op("tan", UNIT), op("sinh", F), op("cosh", F), op("arcsin", UNIT), op("arccos", UNIT), op("arctan", F),
@@ -137,15 +141,21 @@ CASES = [
     op("nan_to_num", SPECIAL, nan=1.0, posinf=2.0, neginf=-2.0, _id="nan_to_num_values"),
     op("isclose", F, F + 1e-6), op("isclose", NAN, NAN, equal_nan=True, _id="isclose_nan"), op("allclose", F, F + 1e-6),
     op("tan", H, _id="tan_float16", _rtol=1e-2, _atol=1e-2),
+    op("arctan2", I, F, _id="arctan2_mixed"), op("logaddexp", H, F, _id="logaddexp_mixed"),
+    op("hypot", I, J, _id="hypot_int"), op("heaviside", I, J, _id="heaviside_int"), op("fmod", I, F, _id="fmod_mixed"),
+    op("vdot", U8, U8, _id="vdot_uint8"), op("cbrt", H, _id="cbrt_float16", _rtol=1e-2, _atol=1e-2),
     # reductions
-    op("all", B), op("all", B, axis=1, _id="all_axis"), op("any", B, axis=0, keepdims=True), op("any", F, _id="any_float"),
+    op("all", B), op("all", B, axis=1, _id="all_axis"), op("any", B, axis=0, keepdims=True),
+    op("any", F, _id="any_float"),
     op("count_nonzero", I), op("count_nonzero", I, axis=1, _id="count_nonzero_axis"), op("ptp", F, axis=1),
     op("average", F), op("average", F, axis=1, weights=P[0], _id="average_weights"), op("nansum", NAN),
     op("nansum", NAN, axis=1, _id="nansum_axis"), op("nanprod", NAN, axis=0), op("nanmean", NAN, axis=1),
     op("nanvar", NAN, axis=1), op("nanstd", NAN), op("nanmax", NAN, axis=1), op("nanmin", NAN),
     op("nanargmax", NAN, axis=1), op("nanargmin", NAN, axis=0), op("nancumsum", NAN, axis=1),
-    op("nancumprod", NAN, axis=1, _onnx=False), op("cumprod", F, axis=1, _onnx=False), op("cumprod", I, _onnx=False, _id="cumprod_flat"),
-    op("median", F3), op("median", F3, axis=1, _id="median_axis"), op("median", F, axis=1, keepdims=True, _id="median_keep"),
+    op("nancumprod", NAN, axis=1, _onnx=False), op("cumprod", F, axis=1, _onnx=False),
+    op("cumprod", I, _onnx=False, _id="cumprod_flat"),
+    op("median", F3), op("median", F3, axis=1, _id="median_axis"),
+    op("median", F, axis=1, keepdims=True, _id="median_keep"),
     op("quantile", F, 0.3), op("quantile", F3, np.array([0.1, 0.5, 0.9], "float32"), axis=-1, _id="quantile_vector"),
     op("quantile", F, 0.3, axis=0, method="lower", _id="quantile_lower"),
     op("quantile", F, 0.3, axis=0, method="higher", _id="quantile_higher"),
@@ -159,8 +169,8 @@ CASES = [
     op("argpartition", F, 2, _check=lambda args, got: _argpartition_holds(args[0], got, 2)),
     op("top_k", F, 2), op("top_k", I, 3, _id="top_k_int"), op("in_top_k", LABELS, PROB, 2),
     op("searchsorted", SORTED, F), op("searchsorted", SORTED, F, side="right", _id="searchsorted_right"),
-    op("digitize", F, SORTED), op("bincount", I1, _static=False), op("bincount", I1, weights=F1[:7] if False else _normal((7,)),
-                                                          minlength=8, _id="bincount_weights"),
+    op("digitize", F, SORTED), op("bincount", I1, _static=False),
+    op("bincount", I1, weights=_normal((7,)), minlength=8, _id="bincount_weights"),
     op("histogram", F1), op("histogram", F1, bins=4, range=(-1.0, 1.0), _id="histogram_range"),
     op("isin", I, J), op("isin", I, J, invert=True, _id="isin_invert"),
     # layout
@@ -172,55 +182,78 @@ CASES = [
     op("hstack", [F, G]), op("vstack", [F, G]), op("dstack", [F, G]), op("vstack", [F1, F1], _id="vstack_1d"),
     op("array_split", F1, 4), op("hsplit", F, 2), op("vsplit", F3, 2), op("dsplit", F3, [1, 3]),
     op("unstack", F3), op("unstack", F3, axis=1, _id="unstack_axis"),
-    op("diagonal", F), op("diagonal", F, offset=1, _id="diagonal_offset"), op("diagonal", F, offset=-1, _id="diagonal_neg"),
-    op("diagonal", F3, axis1=1, axis2=2, _id="diagonal_axes"), op("trace", F), op("trace", F3, 1, 1, 2, _id="trace_axes"),
-    op("diag", F1), op("diag", F1, k=1, _id="diag_k"), op("diag", F1, k=-2, _id="diag_neg"), op("diag", F, _id="diag_2d"),
+    op("diagonal", F), op("diagonal", F, offset=1, _id="diagonal_offset"),
+    op("diagonal", F, offset=-1, _id="diagonal_neg"),
+    op("diagonal", F3, axis1=1, axis2=2, _id="diagonal_axes"), op("trace", F),
+    op("trace", F3, 1, 1, 2, _id="trace_axes"),
+    op("diag", F1), op("diag", F1, k=1, _id="diag_k"), op("diag", F1, k=-2, _id="diag_neg"),
+    op("diag", F, _id="diag_2d"),
     op("diagflat", VEC), op("tril", F), op("triu", F3, k=1), op("tril", F, k=-1, _id="tril_neg"),
     # products
     op("tensordot", F, _normal((4, 5)), axes=1), op("tensordot", F3, _normal((3, 4, 2)), axes=2, _id="tensordot_2"),
     op("tensordot", F3, F, axes=([1, 2], [0, 1]), _id="tensordot_lists"), op("inner", F, G), op("outer", F1, F1[:4]),
-    op("vdot", F, G), op("kron", F[:2, :2], G[:2, :3]), op("cross", V3, W3), op("cross", VEC, VEC[::-1], _id="cross_2d"),
-    op("diff", F), op("diff", F3, n=2, axis=1, _id="diff_n2"), op("trapezoid", F), op("trapezoid", F, dx=0.5, axis=0, _id="trapezoid_dx"),
-    op("trapezoid", F, x=np.cumsum(P[0]), _id="trapezoid_x"), op("vander", F1[:4]), op("vander", F1[:4], 3, increasing=True, _id="vander_inc"),
+    op("vdot", F, G), op("kron", F[:2, :2], G[:2, :3]), op("cross", V3, W3),
+    op("cross", VEC, VEC[::-1], _id="cross_2d"),
+    op("diff", F), op("diff", F3, n=2, axis=1, _id="diff_n2"), op("trapezoid", F),
+    op("trapezoid", F, dx=0.5, axis=0, _id="trapezoid_dx"),
+    op("trapezoid", F, x=np.cumsum(P[0]), _id="trapezoid_x"), op("vander", F1[:4]),
+    op("vander", F1[:4], 3, increasing=True, _id="vander_inc"),
     op("correlate", F1, F1[:3]), op("correlate", F1, F1[:3], mode="same", _id="correlate_same"),
-    op("correlate", F1, F1[:3], mode="full", _id="correlate_full"), op("corrcoef", F), op("cdist", RECT, _normal((4, 3))),
+    op("correlate", F1, F1[:3], mode="full", _id="correlate_full"), op("corrcoef", F),
+    op("cdist", RECT, _normal((4, 3))),
     op("select", [F > 0, G > 0], [F, G]), op("select", [F > 0.5], [F], default=-1.0, _id="select_default"),
-    op("unravel_index", I1, (2, 3)), op("saturate_cast", F * 300, "uint8"), op("saturate_cast", I * 40, "int8", _id="saturate_cast_int"),
+    op("unravel_index", I1, (2, 3)), op("saturate_cast", F * 300, "uint8"),
+    op("saturate_cast", I * 40, "int8", _id="saturate_cast_int"),
     # nn
-    op("elu", F), op("elu", F, alpha=0.5, _id="elu_alpha"), op("selu", F), op("celu", F), op("celu", F, alpha=2.0, _id="celu_alpha"),
+    op("elu", F), op("elu", F, alpha=0.5, _id="elu_alpha"), op("selu", F), op("celu", F),
+    op("celu", F, alpha=2.0, _id="celu_alpha"),
     op("leaky_relu", F), op("leaky_relu", F, negative_slope=0.1, _id="leaky_relu_slope"), op("hard_sigmoid", F * 4),
     op("hard_silu", F * 4), op("hard_swish", F * 4), op("hard_tanh", F * 2), op("hard_shrink", F), op("soft_shrink", F),
-    op("tanh_shrink", F), op("threshold", F, 0.1, -1.0), op("log_sigmoid", F * 10), op("glu", F), op("glu", F3, axis=1, _id="glu_axis") if False else op("glu", F, axis=-1, _id="glu_last"),
-    op("sparse_plus", F * 2), op("sparse_sigmoid", F * 2), op("squareplus", F), op("squareplus", F, b=1, _id="squareplus_b"),
+    op("tanh_shrink", F), op("threshold", F, 0.1, -1.0), op("log_sigmoid", F * 10), op("glu", F),
+    op("glu", _normal((2, 4, 3)), axis=1, _id="glu_axis"),
+    op("sparse_plus", F * 2), op("sparse_sigmoid", F * 2), op("squareplus", F),
+    op("squareplus", F, b=1, _id="squareplus_b"),
     op("sparsemax", F), op("sparsemax", F, axis=0, _id="sparsemax_axis0"),
     op("binary_crossentropy", (F > 0).astype("float32"), np.clip(np.abs(G), 0.01, 0.99)),
     op("binary_crossentropy", (F > 0).astype("float32"), G, from_logits=True, _id="binary_crossentropy_logits"),
-    op("categorical_crossentropy", ONEHOT, PROB), op("categorical_crossentropy", ONEHOT, G[:, :5] if False else _normal((3, 5)), from_logits=True, _id="categorical_crossentropy_logits"),
+    op("categorical_crossentropy", ONEHOT, PROB),
+    op("categorical_crossentropy", ONEHOT, _normal((3, 5)), from_logits=True, _id="categorical_crossentropy_logits"),
     op("sparse_categorical_crossentropy", LABELS, PROB),
-    op("sparse_categorical_crossentropy", LABELS, _normal((3, 5)), from_logits=True, _id="sparse_categorical_crossentropy_logits"),
-    op("multi_hot", IDX, 5), op("psnr", F, G, 1.0), op("rms_normalization", F), op("rms_normalization", F3, scale=F[0], _id="rms_normalization_scale"),
-    op("depth_to_space", IMG, 2, _id="depth_to_space") if False else op("depth_to_space", _normal((2, 3, 2, 8)), 2),
-    op("space_to_depth", IMG[:, :, :4], 2), op("depth_to_space", IMGC, 2, data_format="channels_first", _id="depth_to_space_cf"),
+    op("sparse_categorical_crossentropy", LABELS, _normal((3, 5)), from_logits=True,
+       _id="sparse_categorical_crossentropy_logits"),
+    op("multi_hot", IDX, 5), op("psnr", F, G, 1.0), op("rms_normalization", F),
+    op("rms_normalization", F3, scale=F[0], _id="rms_normalization_scale"),
+    op("depth_to_space", _normal((2, 3, 2, 8)), 2),
+    op("space_to_depth", IMG[:, :, :4], 2),
+    op("depth_to_space", IMGC, 2, data_format="channels_first", _id="depth_to_space_cf"),
     op("space_to_depth", IMGC, 2, data_format="channels_first", _id="space_to_depth_cf"),
-    op("adaptive_average_pool", IMG, (3, 4)), op("adaptive_max_pool", IMG, 2), op("adaptive_average_pool", SEQ, 3, _id="adaptive_average_pool_1d"),
+    op("adaptive_average_pool", IMG, (3, 4)), op("adaptive_max_pool", IMG, 2),
+    op("adaptive_average_pool", SEQ, 3, _id="adaptive_average_pool_1d"),
     op("adaptive_max_pool", IMGC, (3, 3), data_format="channels_first", _id="adaptive_max_pool_cf"),
     op("unfold", PATCH, 2), op("unfold", PATCH, (2, 3), dilation=1, padding=1, stride=2, _id="unfold_strided"),
-    op("fold", _normal((2, 12, 12)), (5, 4), 2), op("fold", _normal((2, 12, 9)), (5, 4), 2, padding=1, stride=2, _id="fold_strided"),
+    op("fold", _normal((2, 12, 12)), (5, 4), 2),
+    op("fold", _normal((2, 12, 9)), (5, 4), 2, padding=1, stride=2, _id="fold_strided"),
     op("ctc_loss", CT, CL, TL, OL, _onnx=False, _rtol=1e-4), op("ctc_decode", CL, OL),
     # linalg
     op("cholesky", SPD, _onnx=False), op("cholesky", SPD3, upper=True, _id="cholesky_upper", _onnx=False),
-    op("cholesky_inverse", LOW / 3, _onnx=False, _rtol=1e-4), op("det", SPD3, _rtol=1e-4), op("slogdet", SPD, _onnx=False),
-    op("logdet", SPD3, _onnx=False), op("inv", SPD, _onnx=False, _rtol=1e-4), op("solve", SPD, VEC, _onnx=False, _rtol=1e-4),
-    op("solve_triangular", LOW, VEC, lower=True, _onnx=False, _rtol=1e-4), op("lstsq", RECT, _normal((5, 2)), _onnx=False, _rtol=1e-4),
-    op("qr", RECT, _onnx=False, _check=lambda args, got: np.allclose(np.asarray(got[0]) @ np.asarray(got[1]), args[0], atol=1e-5)),
-    op("svd", RECT, compute_uv=False, _onnx=False, _rtol=1e-4), op("svd", RECT, full_matrices=False, _id="svd_uv", _onnx=False,
-       _check=lambda args, got: np.allclose((np.asarray(got[0]) * np.asarray(got[1])) @ np.asarray(got[2]), args[0], atol=1e-4)),
+    op("cholesky_inverse", LOW / 3, _onnx=False, _rtol=1e-4), op("det", SPD3, _rtol=1e-4),
+    op("slogdet", SPD, _onnx=False),
+    op("logdet", SPD3, _onnx=False), op("inv", SPD, _onnx=False, _rtol=1e-4),
+    op("solve", SPD, VEC, _onnx=False, _rtol=1e-4),
+    op("solve_triangular", LOW, VEC, lower=True, _onnx=False, _rtol=1e-4),
+    op("lstsq", RECT, _normal((5, 2)), _onnx=False, _rtol=1e-4),
+    op("qr", RECT, _onnx=False, _check=lambda args, got: np.allclose(got[0] @ got[1], args[0], atol=1e-5)),
+    op("svd", RECT, compute_uv=False, _onnx=False, _rtol=1e-4),
+    op("svd", RECT, full_matrices=False, _id="svd_uv", _onnx=False,
+       _check=lambda args, got: np.allclose((got[0] * got[1]) @ got[2], args[0], atol=1e-4)),
     op("eigh", SPD, _onnx=False, _check=lambda args, got: np.allclose(
-        args[0] @ np.asarray(got[1]), np.asarray(got[1]) * np.asarray(got[0]), atol=1e-3)),
-    op("lu_factor", SPD, _onnx=False, _rtol=1e-4), op("pinv", RECT, _onnx=False, _rtol=1e-4), op("matrix_rank", RECT, _onnx=False),
+        args[0] @ got[1], got[1] * got[0], atol=1e-3)),
+    op("lu_factor", SPD, _onnx=False, _rtol=1e-4), op("pinv", RECT, _onnx=False, _rtol=1e-4),
+    op("matrix_rank", RECT, _onnx=False),
     op("norm", F), op("norm", F, ord=1, axis=1, _id="norm_l1"), op("norm", F, ord=np.inf, axis=0, _id="norm_inf"),
     op("norm", F1, ord=3, _id="norm_p3"), op("norm", F, ord="fro", axis=(0, 1), _id="norm_fro"),
-    op("norm", F, ord=1, axis=(0, 1), _id="norm_matrix_1"), op("norm", F, ord=2, axis=(0, 1), _onnx=False, _id="norm_matrix_2", _rtol=1e-4),
+    op("norm", F, ord=1, axis=(0, 1), _id="norm_matrix_1"),
+    op("norm", F, ord=2, axis=(0, 1), _onnx=False, _id="norm_matrix_2", _rtol=1e-4),
     op("norm", F3, ord="nuc", axis=(1, 2), _onnx=False, _id="norm_nuc", _rtol=1e-4),
     # math
     op("fft", (F, G), _onnx=False, _rtol=1e-4), op("fft2", (F, G), _onnx=False, _rtol=1e-4),
@@ -235,6 +268,15 @@ CASES = [
     op("scatter", IDX[:, :2], UPD, (3, 4)), op("scatter_update", F, IDX, UPD),
     op("scatter_update", F, IDX, UPD, reduction="add", _id="scatter_update_add"),
     op("slice_update", F, (1, 1), G[:2, :2]),
+    # image
+    op("image.rgb_to_grayscale", RGB), op("image.rgb_to_hsv", RGB), op("image.hsv_to_rgb", RGB),
+    op("image.rgb_to_hsv", RGBC, data_format="channels_first", _id="image.rgb_to_hsv_cf"),
+    op("image.pad_images", RGB, 1, 2, None, None, 9, 10), op("image.pad_images", RGB[0], 0, 1, 2, 3, _id="image.pad_single"),
+    op("image.extract_patches", RGB, 2), op("image.extract_patches", RGB, (2, 3), strides=1, padding="same",
+                                            _id="image.extract_patches_same"),
+    op("image.extract_patches", RGBC, 3, strides=2, data_format="channels_first", _id="image.extract_patches_cf"),
+    op("image.gaussian_blur", RGB, data_format="channels_last"), op("image.gaussian_blur", RGBC, (3, 5), (0.8, 1.5), data_format="channels_first",
+                                       _id="image.gaussian_blur_cf"),
 ]
 SAMPLE_EVERY = 5
 """Eager calls and kgraph ops on tracers compile op by op or per row, so every 5th row runs them (and every row
@@ -242,8 +284,12 @@ without tensor inputs); the IR path and Keras run for all rows, each in one jit.
 SAMPLED = {c.id for i, c in enumerate(CASES) if i % SAMPLE_EVERY == 0}
 
 
-def _resolve(name):
-    return getattr(kops, name), getattr(keras.ops, name)
+def _resolve(name: str):
+    """The kgraph and Keras functions of a row: "tan" or a namespaced "image.rgb_to_hsv"."""
+    kgraph_fn, keras_fn = kops, keras.ops
+    for part in name.split("."):
+        kgraph_fn, keras_fn = getattr(kgraph_fn, part), getattr(keras_fn, part)
+    return kgraph_fn, keras_fn
 
 
 def _is_tensor(value) -> bool:
@@ -371,7 +417,8 @@ def test_op_matches_keras(case: Case, results):
             raise got
         if case.check is not None:
             values = _flatten(got)
-            assert case.check(case.args, values[0] if len(values) == 1 else values), f"{case.id} {label}: the result fails its property check"
+            value = values[0] if len(values) == 1 else values
+            assert case.check(case.args, value), f"{case.id} {label}: the result fails its property check"
         else:
             _compare(case, got, expected, f"{case.id} {label} vs keras")
 

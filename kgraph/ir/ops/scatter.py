@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kgraph.ir.registry import ShapeError, register
-from kgraph.ir.types import TensorType, is_int
+from kgraph.ir.types import is_int
 
 REDUCTIONS = (None, "add", "mul", "max", "min")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kgraph.ir.registry import REQUIRED, ShapeError, register
+from kgraph.ir.registry import ShapeError, register
 from kgraph.ir.types import TensorType, is_float
 
 

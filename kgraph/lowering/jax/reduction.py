@@ -8,7 +8,7 @@ from kgraph.lowering.jax.registry import jax_rule
 _REDUCE = {"sum": jnp.sum, "mean": jnp.mean, "max": jnp.max, "min": jnp.min, "prod": jnp.prod,
            "logsumexp": jax.scipy.special.logsumexp}
 for _op, _fn in _REDUCE.items():
-    jax_rule(_op)(lambda x, axis, keepdims, _fn=_fn: _fn(x, axis=_axes(axis), keepdims=keepdims))
+    jax_rule(_op)(lambda x, axis, keepdims, _fn=_fn: _fn(x, axis=_axes(axis), keepdims=keepdims).astype(x.dtype))
 
 
 def _axes(axis):
