@@ -9,7 +9,7 @@ from kgraph.ir.registry import REQUIRED, ShapeError, register
 from kgraph.ir.types import TensorType, is_float
 
 FILL_MODES = ("constant", "nearest", "wrap", "mirror", "reflect")
-AFFINE_KINDS = ("rotation", "zoom", "translation")
+AFFINE_KINDS = ("rotation", "zoom", "translation", "shear")
 
 
 def _check_key(op: str, key: TensorType) -> None:
@@ -50,7 +50,7 @@ register("random_affine_images", _random_affine_images,
                 "fill_mode": "reflect", "interpolation": "bilinear", "fill_value": 0.0,
                 "data_format": "channels_last", "seed": REQUIRED},
          num_inputs=2, random=True,
-         doc="per-image random rotation, zoom or translation drawn in [lower, upper), as Keras' layers do")
+         doc="per-image random rotation, zoom, translation or shear drawn in [lower, upper), as Keras' layers do")
 
 
 def _random_crop_images(types, height, width, data_format, seed):

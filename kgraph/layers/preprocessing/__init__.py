@@ -1,7 +1,8 @@
 """Preprocessing layers: numeric ones lower to both targets; lookup, hashing and text layers run on the host."""
 
 from kgraph.layers.preprocessing.augmentation import (
-    RandomBrightness, RandomContrast, RandomCrop, RandomFlip, RandomRotation, RandomTranslation, RandomZoom,
+    RandomBrightness, RandomContrast, RandomCrop, RandomFlip, RandomRotation, RandomShear, RandomTranslation,
+    RandomZoom,
 )
 from kgraph.layers.preprocessing.category_encoding import CategoryEncoding
 from kgraph.layers.preprocessing.color import (
@@ -19,4 +20,4 @@ from kgraph.layers.preprocessing.text_vectorization import TextVectorization
 
 __all__ = ["AutoContrast", "CategoryEncoding", "CenterCrop", "Discretization", "HashedCrossing", "Hashing", "IntegerLookup",
            "Normalization", "Pipeline", "RandomBrightness", "RandomColorDegeneration", "RandomContrast", "RandomCrop", "RandomFlip", "RandomGrayscale", "RandomInvert", "RandomRotation",
-           "RandomTranslation", "RandomZoom", "Rescaling", "Resizing", "Solarization", "StringLookup", "TextVectorization"]
+           "RandomShear", "RandomTranslation", "RandomZoom", "Rescaling", "Resizing", "Solarization", "StringLookup", "TextVectorization"]

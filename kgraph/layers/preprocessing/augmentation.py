@@ -225,6 +225,40 @@ class RandomTranslation(_AffineLayer):
         return {**super().get_config(), "height_factor": self.height_factor, "width_factor": self.width_factor}
 
 
+class RandomShear(_AffineLayer):
+    """Shears each image along x and y by random factors (one random sign per image) while training.
+
+    Args:
+        x_factor: f in [0, 1] gives x shears in [-f, f]; a pair (lo, hi) in [lo, hi].
+        y_factor: the same for y.
+        interpolation, fill_mode, fill_value, data_format, seed: as in `RandomRotation`.
+    """
+
+    _kind = "shear"
+
+    def __init__(self, x_factor=0.0, y_factor=0.0, interpolation="bilinear", fill_mode="reflect", fill_value=0.0,
+                 data_format=None, seed=None, **kwargs):
+        super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
+        self.x_factor = self._factor(x_factor, "x_factor")
+        self.y_factor = self._factor(y_factor, "y_factor")
+
+    @staticmethod
+    def _factor(factor, name: str) -> tuple:
+        values = list(factor) if isinstance(factor, (tuple, list)) else [factor]
+        low = -1.0 if len(values) == 2 else 0.0
+        if len(values) not in (1, 2) or not all(isinstance(v, (int, float)) and low <= v <= 1.0 for v in values):
+            raise ValueError(f"The `{name}` argument should be a number in [0, 1] or a list of two numbers in "
+                             f"[-1, 1]. Received: {name}={factor}")
+        return tuple(sorted(values)) if len(values) == 2 else (-abs(values[0]), abs(values[0]))
+
+    def _ranges(self) -> dict:
+        return {"lower": float(self.x_factor[0]), "upper": float(self.x_factor[1]),
+                "width_lower": float(self.y_factor[0]), "width_upper": float(self.y_factor[1])}
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "x_factor": self.x_factor, "y_factor": self.y_factor}
+
+
 class RandomContrast(RandomImageLayer):
     """Scales each image's deviation from its per-channel mean by a random factor in [1 - lo, 1 + hi] while
     training, then clips to `value_range`.

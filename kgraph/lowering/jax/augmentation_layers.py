@@ -25,12 +25,18 @@ def _rotation_matrix(angle, height: int, width: int):
 
 
 def _transforms(key, kind, batch, lower, upper, width_lower, width_upper, height: int, width: int):
-    """One flattened 3x3 projective transform (8 numbers, Keras' layout) per image."""
+    """One flattened 3x3 projective transform (8 numbers, Keras' layout) per image; for "shear", lower/upper
+    bound the x shear and width_lower/width_upper the y shear, with one random sign per image as in Keras."""
     key_h, key_w = jax.random.split(key)
     draw = functools.partial(jax.random.uniform, shape=(batch,), dtype="float32")
     zeros, ones = jnp.zeros((batch,)), jnp.ones((batch,))
     if kind == "rotation":
         return _rotation_matrix(draw(key_h, minval=lower * 360.0, maxval=upper * 360.0), height, width)
+    if kind == "shear":
+        sign = jnp.where(jax.random.uniform(jax.random.fold_in(key, 1), (batch,)) > 0.5, -1.0, 1.0)
+        shear_x = draw(key_w, minval=lower, maxval=upper) * sign
+        shear_y = draw(key_h, minval=width_lower, maxval=width_upper) * sign
+        return jnp.stack([ones, shear_x, zeros, shear_y, ones, zeros, zeros, zeros], axis=1)
     if kind == "zoom":
         zoom_h = draw(key_h, minval=1.0 + lower, maxval=1.0 + upper)
         zoom_w = zoom_h if width_lower is None else draw(key_w, minval=1.0 + width_lower, maxval=1.0 + width_upper)
