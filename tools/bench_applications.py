@@ -184,7 +184,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="kgraph-bench-apps-") as tmp:
         for family in families:
             rows += bench_family(family, args.size, args.runs, args.threads, Path(tmp))
-            print(f"{family}: done", file=sys.stderr, flush=True)
+            print("\n".join(table(rows[-2:], "").splitlines()[6:8]), file=sys.stderr, flush=True)
     section = table(rows, environment(args.runs, args.threads))
     if not args.no_write:
         write_section(args.output, section)
