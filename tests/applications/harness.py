@@ -4,6 +4,7 @@ weights, compared on the same images, trained one step and exported to ONNX."""
 from __future__ import annotations
 
 import os
+import re
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
@@ -39,8 +40,9 @@ def layer_names(model) -> list[str]:
 
 
 def weight_layout(model) -> list[tuple[str, tuple]]:
-    """Each weight's name and shape, in the model's order (the order `get_weights` and legacy `.h5` use)."""
-    return [(v.path.rsplit("/", 1)[-1], tuple(v.shape)) for v in model.weights]
+    """Each weight's name and shape, in the model's order (the order `get_weights` and legacy `.h5` use); an
+    unnamed weight is "variable" (Keras numbers those with a process-wide counter, and weight files ignore it)."""
+    return [(re.sub(r"^variable_\d+$", "variable", v.path.rsplit("/", 1)[-1]), tuple(v.shape)) for v in model.weights]
 
 
 def scaled_weights(model, rng: np.random.Generator) -> list[np.ndarray]:
