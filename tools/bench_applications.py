@@ -172,7 +172,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20, help="timed runs per file (median reported)")
     parser.add_argument("--threads", type=int, default=1, help="ONNX Runtime intra-op threads, the same for both")
     parser.add_argument("--size", type=int, default=96, help="input height and width (raised to a family's minimum)")
-    parser.add_argument("--families", default=",".join(FAMILIES), help=f"comma-separated subset of {', '.join(FAMILIES)}")
+    parser.add_argument("--families", default=",".join(FAMILIES),
+                        help=f"comma-separated subset of {', '.join(FAMILIES)}")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--no-write", action="store_true", help="print the table without writing docs")
     args = parser.parse_args()
@@ -184,7 +185,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="kgraph-bench-apps-") as tmp:
         for family in families:
             rows += bench_family(family, args.size, args.runs, args.threads, Path(tmp))
-            print(f"{family}: done", file=sys.stderr, flush=True)
+            print("\n".join(table(rows[-2:], "").splitlines()[6:8]), file=sys.stderr, flush=True)
     section = table(rows, environment(args.runs, args.threads))
     if not args.no_write:
         write_section(args.output, section)

@@ -111,8 +111,9 @@ def MBConvBlock(input_filters, output_filters, expand_ratio=1, kernel_size=3, st
                               padding="same", data_format=data_format, use_bias=False, name=f"{name}expand_conv")(x)
             x = layers.BatchNormalization(axis=bn_axis, momentum=bn_momentum, name=f"{name}expand_bn")(x)
             x = layers.Activation(activation, name=f"{name}expand_activation")(x)
-        x = layers.DepthwiseConv2D(kernel_size=kernel_size, strides=strides, depthwise_initializer=CONV_KERNEL_INITIALIZER,
-                                   padding="same", data_format=data_format, use_bias=False, name=f"{name}dwconv2")(x)
+        x = layers.DepthwiseConv2D(kernel_size=kernel_size, strides=strides,
+                                   depthwise_initializer=CONV_KERNEL_INITIALIZER, padding="same",
+                                   data_format=data_format, use_bias=False, name=f"{name}dwconv2")(x)
         x = layers.BatchNormalization(axis=bn_axis, momentum=bn_momentum, name=f"{name}bn")(x)
         x = layers.Activation(activation, name=f"{name}activation")(x)
         if 0 < se_ratio <= 1:

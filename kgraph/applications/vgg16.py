@@ -15,8 +15,8 @@ WEIGHTS_HASHES = {
 }
 
 
-def VGG(convs_per_block, family: str, include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None,
-        classes=1000, classifier_activation="softmax", name="vgg16"):
+def VGG(convs_per_block, family: str, include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
+        pooling=None, classes=1000, classifier_activation="softmax", name="vgg16"):
     """Five blocks of 3×3 ReLU convolutions (`convs_per_block[i]` in block i) each ending in 2×2 max pooling;
     `family` ("vgg16" or "vgg19") names the ImageNet weights file."""
     check_weights(weights, include_top, classes)

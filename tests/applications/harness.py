@@ -4,12 +4,14 @@ weights, compared on the same images, trained one step and exported to ONNX."""
 from __future__ import annotations
 
 import os
+import re
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
 import numpy as np
 
 import kgraph.applications
+from kgraph.layers.layer import snake_case
 from kgraph.layers.op_layer import OpLayer
 
 
@@ -33,14 +35,21 @@ def build_pair(name: str, input_shape: tuple, classes: int = 3, **kwargs):
 
 
 def layer_names(model) -> list[str]:
-    """The names of the model's layers; kgraph lists the operators applied to tensors (`x + 3.0`) as layers
+    """The names of the model's layers, a default name ("conv2d_7") as its class's ("conv2d": both frameworks
+    number those with process-wide counters); kgraph lists the operators applied to tensors (`x + 3.0`) as layers
     where Keras keeps them as bare operations, so those are left out."""
-    return [layer.name for layer in model.layers if not isinstance(layer, OpLayer)]
+    names = []
+    for layer in model.layers:
+        if not isinstance(layer, OpLayer):
+            default = snake_case(type(layer).__name__)
+            names.append(default if re.fullmatch(rf"{default}(_\d+)?", layer.name) else layer.name)
+    return names
 
 
 def weight_layout(model) -> list[tuple[str, tuple]]:
-    """Each weight's name and shape, in the model's order (the order `get_weights` and legacy `.h5` use)."""
-    return [(v.path.rsplit("/", 1)[-1], tuple(v.shape)) for v in model.weights]
+    """Each weight's name and shape, in the model's order (the order `get_weights` and legacy `.h5` use); an
+    unnamed weight is "variable" (Keras numbers those with a process-wide counter, and weight files ignore it)."""
+    return [(re.sub(r"^variable_\d+$", "variable", v.path.rsplit("/", 1)[-1]), tuple(v.shape)) for v in model.weights]
 
 
 def scaled_weights(model, rng: np.random.Generator) -> list[np.ndarray]:
