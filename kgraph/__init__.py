@@ -11,12 +11,15 @@ import importlib
 from kgraph.version import __version__
 
 _NAMESPACES = (
-    "activations", "callbacks", "config", "datasets", "distribution", "export", "initializers", "layers", "losses",
-    "metrics", "models", "ops", "optimizers", "random", "regularizers", "saving", "tree", "utils",
+    "activations", "applications", "backend", "callbacks", "config", "constraints", "datasets", "distribution",
+    "export", "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers", "random", "regularizers",
+    "saving", "tree", "utils",
 )
 _CLASSES = {
-    "Input": "kgraph.layers", "InputLayer": "kgraph.layers", "Layer": "kgraph.layers",
-    "Model": "kgraph.models", "Sequential": "kgraph.models", "Variable": "kgraph.variables",
+    "Initializer": "kgraph.initializers", "Input": "kgraph.layers", "InputLayer": "kgraph.layers",
+    "InputSpec": "kgraph.layers", "KerasTensor": "kgraph.keras_tensor", "Layer": "kgraph.layers",
+    "Loss": "kgraph.losses", "Metric": "kgraph.metrics", "Model": "kgraph.models", "Optimizer": "kgraph.optimizers",
+    "Regularizer": "kgraph.regularizers", "Sequential": "kgraph.models", "Variable": "kgraph.variables",
 }
 
 

@@ -13,13 +13,14 @@ from kgraph.ir.types import is_float
 from kgraph.ops import numpy as knp
 from kgraph.ops.array import _tensor, pad, split, stack, take
 from kgraph.ops.dispatch import dtype_of
+from kgraph import config
+from kgraph.ops.convolution import depthwise_conv
+from kgraph.ops.dispatch import is_symbolic, unwrap
 
 __all__ = ["extract_patches", "gaussian_blur", "hsv_to_rgb", "pad_images", "rgb_to_grayscale", "rgb_to_hsv"]
 
 
 def _channels_axis(images, data_format, op: str) -> int:
-    from kgraph import config
-
     data_format = data_format or config.image_data_format()
     if data_format not in ("channels_last", "channels_first"):
         raise ValueError(f"{op}: data_format must be 'channels_last' or 'channels_first', got {data_format!r}")
@@ -145,9 +146,6 @@ def extract_patches(images, size, strides=None, dilation_rate=1, padding="valid"
 
 def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None):
     """Blurs each channel with a normalized Gaussian kernel (static sizes and sigmas), "same" padding."""
-    from kgraph.ops.convolution import depthwise_conv
-    from kgraph.ops.dispatch import is_symbolic, unwrap
-
     images = _float_images(images, "gaussian_blur")
     axis = _channels_axis(images, data_format, "gaussian_blur")
     if is_symbolic(unwrap(sigma)):

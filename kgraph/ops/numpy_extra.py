@@ -607,8 +607,6 @@ def bincount(x, weights=None, minlength=0, sparse=False):
 
 def is_concrete(x) -> bool:
     """Whether x holds values now: not a symbolic tensor and not a JAX tracer inside jit."""
-    import jax
-
     x = unwrap(x)
     return not is_symbolic(x) and not isinstance(x, jax.core.Tracer)
 
