@@ -8,6 +8,7 @@ not pay for JAX and the whole API.
 
 import importlib
 
+from kgraph import config  # reads, and first creates, the kgraph.json settings file at import, as Keras does
 from kgraph.version import __version__
 
 _NAMESPACES = (
@@ -26,7 +27,8 @@ _CLASSES = {
 def __getattr__(name: str):
     """Loads a namespace or a top-level class on first use and caches it on the package."""
     if name in _CLASSES:
-        importlib.import_module("kgraph.ops")  # binds the tensor operators of every class above
+        for wiring in ("kgraph.ops", "kgraph.initializers"):  # bind tensor operators and initializer names
+            importlib.import_module(wiring)
         value = getattr(importlib.import_module(_CLASSES[name]), name)
     elif name in _NAMESPACES:
         value = importlib.import_module(f"kgraph.{name}")

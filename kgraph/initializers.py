@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-from kgraph import seeds as kg_random
+from kgraph import random as kg_random
+from kgraph import variables
 from kgraph.ir.types import canonical_dtype, numpy_dtype
 
 
@@ -352,3 +353,6 @@ def get(identifier) -> Initializer:
             return _ALL[name]()
         raise ValueError(f"Could not interpret initializer identifier: {identifier!r}. Expected one of: {', '.join(sorted(_ALIASES))}.")
     raise TypeError(f"Could not interpret initializer identifier: {identifier!r} (of type {type(identifier).__name__}).")
+
+
+variables.set_initializer_lookup(get)

@@ -7,7 +7,7 @@ writes become state updates. This is what lets one piece of layer or metric code
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import jax.numpy as jnp
 import numpy as np
@@ -16,7 +16,25 @@ from kgraph import config, context
 from kgraph.ir.types import canonical_dtype
 from kgraph.operators import TensorOperators
 from kgraph.tracing import SymbolicTensor
-from kgraph import initializers
+
+
+_initializer_lookup: Callable[[str], Callable] | None = None
+
+
+def set_initializer_lookup(lookup: Callable[[str], Callable]) -> None:
+    """Sets how `Variable("glorot_uniform", shape)` finds an initializer by name.
+
+    `kgraph.initializers` (which draws through `kgraph.random`, whose SeedGenerator holds a Variable) installs
+    its `get` when it loads, so this module needs no import of it.
+    """
+    global _initializer_lookup
+    _initializer_lookup = lookup
+
+
+def _initializer_named(name: str) -> Callable:
+    if _initializer_lookup is None:
+        raise RuntimeError(f"initializer {name!r} was named before kgraph.initializers was loaded; import kgraph first")
+    return _initializer_lookup(name)
 
 
 class StateScope:
@@ -60,7 +78,7 @@ class Variable(TensorOperators):
             if shape is None:
                 raise ValueError(f"Variable {self.name!r}: `shape` is required with initializer {initializer!r}")
             self.dtype = canonical_dtype(dtype or config.floatx())
-            init = initializers.get(initializer)
+            init = _initializer_named(initializer) if isinstance(initializer, str) else initializer
             value = init(tuple(shape), dtype=self.dtype)
         else:
             value = np.asarray(initializer) if not hasattr(initializer, "dtype") else initializer

@@ -6,8 +6,10 @@ import importlib
 
 from kgraph import tree
 from kgraph.keras_tensor import KerasTensor
+from kgraph.export import export_onnx
 from kgraph.layers.layer import Layer, snake_case, unique_name
 from kgraph.models.saving_methods import SavingMethods
+from kgraph.models.summary import format_summary
 from kgraph.models.trainer import Trainer
 from kgraph.saving.object_registration import register_namespace
 

@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PROBE = ("import json, sys, kgraph.ir; "
          "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('jax', 'onnx', 'onnxruntime') "
-         "or (m.startswith('kgraph.') and not m.startswith(('kgraph.ir', 'kgraph.version'))))))")
+         "or (m.startswith('kgraph.') and not m.startswith(('kgraph.ir', 'kgraph.version', 'kgraph.config'))))))")
 
 
 def test_importing_the_ir_loads_neither_jax_nor_onnx_nor_the_api():
