@@ -23,7 +23,7 @@ from kgraph.lowering.onnx.cleanup import clean_up
 from kgraph.runtime.onnx import numpy_dtype_of
 from kgraph.version import __version__
 from kgraph.program import InputSpec, Program, input_specs_from_model, trace_model
-from kgraph.saving.file_io import fsync_dir, fsync_file
+from kgraph.saving.file_io import fsync_dir, fsync_file, make_temp_dir
 
 SUPPORTED_FORMATS = ("onnx",)
 # A ModelProto serializes to at most 2 GiB; weights beyond this margin below it go to an external data file.
@@ -308,7 +308,7 @@ def export_onnx(model, filepath: str | os.PathLike, format: str = "onnx", opset:
         external_data = _initializer_bytes(proto) > EXTERNAL_DATA_THRESHOLD
     num_nodes = len(proto.graph.node)
     num_params = int(sum(np.prod(p.type.shape, dtype=np.int64) for p in program.graph.params))
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=directory))
+    staging = Path(make_temp_dir(directory, path))
     try:
         staged = staging / path.name
         data_name = f"{path.name}.data"

@@ -9,6 +9,7 @@ import contextlib
 import itertools
 import os
 import shutil
+import time
 import zipfile
 from typing import Callable, Iterator
 
@@ -20,6 +21,8 @@ _RATIO_FLOOR_BYTES = 64 * 1024 * 1024
 
 
 TEMP_PREFIX = ".tmp-"
+# A temporary this old is stale even if a process with its writer's pid is running (the pid was reused).
+STALE_AFTER_SECONDS = 24 * 3600
 _counter = itertools.count()
 
 
@@ -47,6 +50,15 @@ def _temp_name(directory: str, path: str) -> str:
     return os.path.join(directory, f"{TEMP_PREFIX}{os.getpid()}-{next(_counter)}-{os.path.basename(path)}")
 
 
+def make_temp_dir(directory: str | os.PathLike, path: str | os.PathLike) -> str:
+    """A new staging folder beside `path` (stale ones of killed writers are removed first); the caller removes it."""
+    directory = os.fspath(directory)
+    remove_stale_temporaries(directory)
+    temp = _temp_name(directory, os.fspath(path))
+    os.makedirs(temp)
+    return temp
+
+
 def check_overwrite(path: str, overwrite: bool) -> None:
     if not overwrite and os.path.exists(path):
         raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it")
@@ -62,6 +74,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
+    remove_stale_temporaries(directory)
     temp = _temp_name(directory, path)
     try:
         yield temp
@@ -87,16 +100,40 @@ def atomic_write(path: str | os.PathLike, content: bytes | str | Callable) -> No
 write_bytes_atomic = atomic_write
 
 
+def _writer_is_gone(name: str, directory: str) -> bool:
+    """Whether the process that made temporary `name` (".tmp-<pid>-…") has exited, or the file is a day old."""
+    pid = name[len(TEMP_PREFIX):].split("-", 1)[0]
+    if pid.isdigit() and int(pid) != os.getpid():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except OSError:
+            pass
+    try:
+        return os.path.getmtime(os.path.join(directory, name)) < time.time() - STALE_AFTER_SECONDS
+    except OSError:
+        return False
+
+
 def remove_stale_temporaries(path: str | os.PathLike) -> None:
-    """Deletes temporary files a killed writer left beside `path` (or, for a directory, inside it)."""
+    """Deletes the temporaries that killed writers left beside `path` (or, for a directory, inside it).
+
+    Only kgraph's own temporaries (".tmp-<pid>-…") whose writer process has exited, or that are a day old, are
+    removed, so a save running in another process at the same time keeps its file.
+    """
     path = os.fspath(path)
-    directory = path if os.path.isdir(path) else (os.path.dirname(path) or ".")
+    directory = path if os.path.isdir(path) else (os.path.dirname(os.path.abspath(path)) or ".")
     if not os.path.isdir(directory):
         return
     for name in os.listdir(directory):
-        if name.startswith(TEMP_PREFIX):
-            with contextlib.suppress(OSError):
-                os.remove(os.path.join(directory, name))
+        if name.startswith(TEMP_PREFIX) and _writer_is_gone(name, directory):
+            full = os.path.join(directory, name)
+            if os.path.isdir(full):
+                shutil.rmtree(full, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    os.remove(full)
 
 
 def write_directory_atomic(path: str, files: dict[str, bytes]) -> None:
@@ -104,6 +141,7 @@ def write_directory_atomic(path: str, files: dict[str, bytes]) -> None:
     folder into place."""
     parent = os.path.dirname(os.path.abspath(path))
     os.makedirs(parent, exist_ok=True)
+    remove_stale_temporaries(parent)
     tmp = _temp_name(parent, path)
     os.makedirs(tmp)
     try:

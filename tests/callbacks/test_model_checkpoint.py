@@ -9,7 +9,7 @@ import pytest
 import kgraph
 from kgraph.callbacks import CallbackList
 from kgraph.saving.file_io import atomic_write
-from kgraph.models.trainer import AUTO_FUSED_STEPS, TRAIN_BATCH_HOOKS, steps_per_call
+from kgraph.models.training_loop import AUTO_FUSED_STEPS, TRAIN_BATCH_HOOKS, steps_per_call
 
 rng = np.random.default_rng(0)
 X = rng.normal(size=(80, 5)).astype("float32")

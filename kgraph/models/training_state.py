@@ -1,0 +1,128 @@
+"""The model's training state: weights, optimizer slots, metric accumulators and RNG key as one device pytree,
+and its transfer to and from the model's Variables (snapshots for exact resume)."""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+
+from kgraph import random as kg_random
+from kgraph.distribution import distribution as current_distribution
+from kgraph.program import Program
+from kgraph.runtime import sharding
+
+
+class TrainingState:
+    """Mixin of Model: builds the compiled steps' state from the Variables and writes it back."""
+
+    def _partition(self):
+        snapshot = {id(v) for v in self._trainable_snapshot}
+        weights = self.weights
+        return [v for v in weights if id(v) in snapshot], [v for v in weights if id(v) not in snapshot]
+
+    def _param_index(self, program: Program, trainable: list, frozen: list) -> dict:
+        position = {id(v): ("t", i) for i, v in enumerate(trainable)}
+        position.update({id(v): ("n", i) for i, v in enumerate(frozen)})
+        return {name: position[id(var)] for name, var in program.variables.items()}
+
+    def _metric_state(self, reset: bool) -> list:
+        """Metric values to start from: the variables' current values, or fresh ones (kept on the host once)."""
+        if not reset:
+            return [[v.value for v in m.variables] for m in self.metrics]
+        if getattr(self, "_metric_initial", None) is None or len(self._metric_initial) != len(self.metrics):
+            self._metric_initial = [[np.asarray(a) for a in m.stateless_reset_state()] for m in self.metrics]
+        return jax.device_put(self._metric_initial)
+
+    def _write_metric_state(self, metric_state) -> None:
+        for m, values in zip(self.metrics, metric_state):
+            for v, value in zip(m.variables, values):
+                v.assign(value)
+
+    def _train_state(self, trainable, frozen, reset_metrics: bool) -> dict:
+        def copy(a):
+            """A fresh device buffer: the step donates its state, which must not be the Variables' own."""
+            return jax.device_put(np.array(a))
+
+        if self.optimizer.state is None:
+            self.optimizer.state = jax.jit(self.optimizer.init)([v.value for v in trainable])
+        if self._rng_key is None:
+            self._rng_key = kg_random.key()
+        state = {
+            "trainable": [copy(v.value) for v in trainable],
+            "non_trainable": [copy(v.value) for v in frozen],
+            "optimizer": jax.tree_util.tree_map(copy, self.optimizer.state),
+            "metrics": jax.tree_util.tree_map(copy, self._metric_state(reset_metrics)),
+            "rng": copy(self._rng_key),
+        }
+        return self._shard(state, trainable, frozen)
+
+    @staticmethod
+    def _shard(state: dict, trainable, frozen) -> dict:
+        """The state laid out on the current distribution's device mesh (unchanged without one)."""
+        dist = current_distribution()
+        if dist is None:
+            return state
+        return sharding.shard_state(state, {"trainable": trainable, "non_trainable": frozen}, dist)
+
+    def _write_train_state(self, state: dict, trainable, frozen) -> None:
+        for v, value in zip(trainable, state["trainable"]):
+            v.assign(value)
+        for v, value in zip(frozen, state["non_trainable"]):
+            v.assign(value)
+        self.optimizer.state = state["optimizer"]
+        self._write_metric_state(state["metrics"])
+        self._rng_key = state["rng"]
+
+    def jax_state_sync(self) -> None:
+        """Copies the state a running `fit` holds on the device into the Variables (model and optimizer).
+
+        Between batches fit owns the state; a callback that reads or saves weights mid-epoch calls this first.
+        """
+        live = getattr(self, "_fit_live", None)
+        if live is None:
+            return
+        state = live[0]
+        trainable, frozen = self._fit_vars
+        copy = lambda tree: jax.tree_util.tree_map(lambda a: jax.device_put(np.array(a)), tree)  # noqa: E731
+        self._write_train_state(copy(state), trainable, frozen)
+
+    def get_training_state(self) -> dict:
+        """A host copy of everything fit needs to continue exactly: weights, optimizer, metrics, RNG, position.
+
+        Valid in `on_train_batch_end` (mid-epoch) and `on_epoch_end`; `resume_training_from` takes it back.
+        """
+        live = getattr(self, "_fit_live", None)
+        if live is not None:
+            state, epoch, step = live
+        else:
+            trainable, frozen = self._partition()
+            state = {"trainable": [v.value for v in trainable], "non_trainable": [v.value for v in frozen],
+                     "optimizer": self.optimizer.state, "metrics": self._metric_state(reset=False), "rng": self._rng_key}
+            epoch, step = getattr(self, "_fit_position", (0, 0))
+        snapshot = jax.tree_util.tree_map(np.array, state)
+        snapshot = {**snapshot, "epoch": int(epoch), "step": int(step)}
+        if getattr(self, "_fit_data_seed", None) is not None:
+            snapshot["data_seed"] = int(self._fit_data_seed)
+        return snapshot
+
+    def resume_training_from(self, snapshot: dict) -> None:
+        """Makes the next `fit` (called from `on_train_begin`) continue at the snapshot's epoch and batch.
+
+        The optimizer state is restored at once, so later callbacks see (and may change, e.g. the learning
+        rate in `on_epoch_begin`) the restored values, as in any other epoch.
+        """
+        self._resume_point = snapshot
+        self.optimizer.state = jax.device_put(snapshot["optimizer"])
+
+    def _state_from_snapshot(self, snapshot: dict) -> dict:
+        copy = lambda tree: jax.tree_util.tree_map(lambda a: jax.device_put(np.array(a)), tree)  # noqa: E731
+        state = copy({k: snapshot[k] for k in ("trainable", "non_trainable", "metrics", "rng")})
+        state["optimizer"] = copy(self.optimizer.state)  # with any change callbacks made since the resume
+        if snapshot["step"] == 0:  # an epoch-end snapshot: the new epoch starts with fresh metrics
+            state["metrics"] = self._metric_state(reset=True)
+        return self._shard(state, *self._fit_vars)
+
+    def _partition_for_inference(self):
+        if self.compiled and getattr(self, "_trainable_snapshot", None) is not None:
+            return self._partition()
+        return self.weights, []

@@ -1,0 +1,165 @@
+"""The compiled steps: the pure train/test/predict bodies over the state, and their executables."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from kgraph.distribution import distribution as current_distribution
+from kgraph.models.compile_utils import match_target_rank
+from kgraph.models.custom_steps import custom_step
+from kgraph.program import Program
+from kgraph.runtime import sharding
+from kgraph.runtime.data_adapter import ArrayDataAdapter
+from kgraph.runtime.steps import BatchExecutables, PredictExecutables, StepExecutables
+
+
+class TrainingSteps:
+    """Mixin of Model: forward, loss, gradients, optimizer and metric updates as pure functions of the state."""
+
+    def _forward(self, program: Program, index: dict, trainable, frozen, x, rng):
+        params = {name: (trainable if kind == "t" else frozen)[i] for name, (kind, i) in index.items()}
+        x = [xi.astype(v.dtype) for xi, v in zip(x, program.graph.inputs)]
+        outputs, losses, updates = program.fn(params, x, rng)
+        return outputs, losses, updates
+
+    def _total_loss(self, y, outputs, sample_weight, losses):
+        """The compiled losses plus the graph's added losses; also returns per-output parts and aligned y/sw."""
+        n = len(outputs)
+        y = list(y) if y is not None else [None] * n
+        sw = list(sample_weight) if sample_weight is not None else [None] * n
+        total, parts = self._compiled_loss(y, outputs, sw)
+        for extra in losses:
+            total = total + extra
+        total = jnp.asarray(total, dtype="float32")
+        return total, parts, y, sw
+
+    def _update_metrics(self, metric_state, total, parts, y, outputs, sw, batch_size) -> list:
+        """New metric values after one batch: the loss trackers, then each compiled metric."""
+        states = iter(metric_state)
+        new_state = [self._loss_tracker.stateless_update_state(next(states), total, sample_weight=batch_size)]
+        for tracker, part in zip(self._compiled_loss.trackers, parts):
+            if tracker is not None:
+                new_state.append(tracker.stateless_update_state(next(states), part, sample_weight=batch_size))
+        for i, metric, weighted in self._compiled_metrics.entries:
+            values = next(states)
+            if y[i] is None:
+                new_state.append(values)
+            else:
+                target = match_target_rank(y[i], outputs[i])
+                new_state.append(metric.stateless_update_state(values, target, outputs[i], sample_weight=sw[i] if weighted else None))
+        return new_state
+
+    def _logs(self, state: dict) -> dict:
+        """The logs (metric results by log name) computed from a step state's metric values."""
+        return {name: m.stateless_result(values)
+                for name, m, values in zip(self.metrics_names, self.metrics, state["metrics"])}
+
+    def _train_body(self, program: Program, index: dict):
+        optimizer = self.optimizer
+
+        def body(state, batch):
+            x, y, sw = batch
+            rng, step_rng = jax.random.split(state["rng"])
+            batch_size = x[0].shape[0]
+
+            def loss_fn(trainable):
+                outputs, losses, updates = self._forward(program, index, trainable, state["non_trainable"], x, step_rng)
+                total, parts, y_l, sw_l = self._total_loss(y, outputs, sw, losses)
+                return total, (outputs, updates, parts, y_l, sw_l)
+
+            (total, (outputs, updates, parts, y_l, sw_l)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["trainable"])
+            trainable, opt_state = optimizer.stateless_apply(state["optimizer"], grads, state["trainable"])
+            frozen = list(state["non_trainable"])
+            for name, value in updates.items():
+                kind, i = index[name]
+                if kind == "n":
+                    frozen[i] = value
+            metric_state = self._update_metrics(state["metrics"], total, parts, y_l, outputs, sw_l, batch_size)
+            return {"trainable": trainable, "non_trainable": frozen, "optimizer": opt_state,
+                    "metrics": metric_state, "rng": rng}
+
+        return body
+
+    def _test_body(self, program: Program, index: dict):
+        def body(state, batch):
+            x, y, sw = batch
+            rng, step_rng = jax.random.split(state["rng"])
+            outputs, losses, _ = self._forward(program, index, state["trainable"], state["non_trainable"], x, step_rng)
+            total, parts, y_l, sw_l = self._total_loss(y, outputs, sw, losses)
+            metric_state = self._update_metrics(state["metrics"], total, parts, y_l, outputs, sw_l, x[0].shape[0])
+            return {**state, "metrics": metric_state, "rng": rng}
+
+        return body
+
+    def _predict_body(self, program: Program, index: dict):
+        """`body(params, batch) -> (carry, outputs)`. The carry holds the parameters the graph updates (stateful
+        RNNs' states), which override the weights and come back updated, and the PRNG key that layers called with
+        an explicit `training=True` draw from."""
+        def body(params, batch):
+            x, _, _ = batch
+            carry = params["carry"]
+            rng, step_rng = jax.random.split(carry["rng"])
+            weights = {"t": list(params["trainable"]), "n": list(params["non_trainable"])}
+            for name, value in carry["states"].items():
+                kind, i = index[name]
+                weights[kind][i] = value
+            outputs, _, updates = self._forward(program, index, weights["t"], weights["n"], x, step_rng)
+            return {"states": {name: updates[name] for name in carry["states"]}, "rng": rng}, outputs
+
+        return body
+
+    def _executable(self, kind: str, program: Program, index: dict, stream: bool = False):
+        """The compiled steps of `kind` ("train", "test", "predict"), over device-resident arrays or streamed batches.
+
+        A model that overrides `train_step`/`test_step`/`predict_step` (Keras' JAX-style signatures) gets its
+        own step compiled instead, fed batch by batch.
+        """
+        if kind == "train":
+            self.optimizer.track_constraints(self._partition()[0])
+        custom = custom_step(self, kind)
+        dist = current_distribution()
+        key = (kind, id(program), stream or custom is not None, dist)
+        if key in self._executables:
+            return self._executables[key]
+        if custom is not None:
+            self._executables[key] = BatchExecutables(sharding.with_batch_sharding(custom, dist), donate=kind == "train")
+            return self._executables[key]
+        if key not in self._executables:
+            if kind == "predict":
+                body = sharding.with_batch_sharding(self._predict_body(program, index), dist)
+                self._executables[key] = BatchExecutables(body, donate=False) if stream else PredictExecutables(body)
+            else:
+                body = self._train_body(program, index) if kind == "train" else self._test_body(program, index)
+                body = sharding.with_batch_sharding(body, dist)
+                cls = BatchExecutables if stream else StepExecutables
+                self._executables[key] = cls(body, self._logs, donate=kind == "train")
+        return self._executables[key]
+
+    def _precompile(self, run, adapter, val_adapter, trainable, frozen) -> None:
+        """Starts compiling, on a background thread, the other batch sizes this fit will meet (validation too).
+
+        It runs from shapes alone, so compilation overlaps the first steps. The first batch size is left to
+        `jax.jit` itself, which compiles it at the first call and then dispatches through its C++ fast path.
+        """
+        def spec(a):
+            return jax.ShapeDtypeStruct(np.shape(a), a.dtype)
+
+        weights = {"trainable": [spec(v.value) for v in trainable], "non_trainable": [spec(v.value) for v in frozen],
+                   "metrics": jax.tree_util.tree_map(spec, self._metric_state(reset=True))}
+        optimizer = self.optimizer.state if self.optimizer.state is not None else \
+            jax.eval_shape(self.optimizer.init, weights["trainable"])
+        state = {**weights, "optimizer": jax.tree_util.tree_map(spec, optimizer),
+                 "rng": jax.ShapeDtypeStruct((2,), np.uint32)}
+        perm, plan = adapter.epoch()
+        for size in {size for _, _, size, _ in plan} - {plan[0][2]}:
+            run.prepare(state, adapter.device, perm, size)
+        if isinstance(val_adapter, ArrayDataAdapter):
+            test_program = self._program(False, val_adapter.host[0])
+            test_run = self._executable("test", test_program, self._param_index(test_program, trainable, frozen))
+            if not isinstance(test_run, StepExecutables):
+                return
+            val_perm, val_plan = val_adapter.epoch()
+            for size in sorted({size for _, _, size, _ in val_plan}):
+                test_run.prepare({**weights, "rng": jax.ShapeDtypeStruct((2,), np.uint32)}, val_adapter.device, val_perm, size)
