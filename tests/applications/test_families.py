@@ -20,28 +20,31 @@ from tests.applications.harness import (
 )
 
 slow = pytest.mark.slow
+extended = pytest.mark.extended
 
-# family: (model, input shape, extra arguments); one model per family, at its smallest input size
+# family: (model, input shape, extra arguments); one model per family, at its smallest input size. MobileNet runs
+# by default, ResNet, EfficientNet and ConvNeXt with the slow tests; the rest are `extended` (`pytest -m extended`),
+# 16-120 s each on two cores, too many for the default run.
 FAMILIES = [
     pytest.param("MobileNet", (32, 32, 3), {"alpha": 0.25, "dropout": 0.0}, id="mobilenet"),
-    pytest.param("MobileNetV2", (32, 32, 3), {"alpha": 0.35}, id="mobilenet_v2", marks=slow),
-    pytest.param("MobileNetV3Small", (32, 32, 3), {}, id="mobilenet_v3", marks=slow),
+    pytest.param("MobileNetV2", (32, 32, 3), {"alpha": 0.35}, id="mobilenet_v2", marks=extended),
+    pytest.param("MobileNetV3Small", (32, 32, 3), {}, id="mobilenet_v3", marks=extended),
     pytest.param("ResNet50", (32, 32, 3), {}, id="resnet", marks=slow),
-    pytest.param("ResNet50V2", (32, 32, 3), {}, id="resnet_v2", marks=slow),
-    pytest.param("VGG16", (32, 32, 3), {}, id="vgg", marks=slow),
+    pytest.param("ResNet50V2", (32, 32, 3), {}, id="resnet_v2", marks=extended),
+    pytest.param("VGG16", (32, 32, 3), {}, id="vgg", marks=extended),
     pytest.param("EfficientNetB0", (32, 32, 3), {}, id="efficientnet", marks=slow),
-    pytest.param("EfficientNetV2B0", (32, 32, 3), {}, id="efficientnet_v2", marks=slow),
+    pytest.param("EfficientNetV2B0", (32, 32, 3), {}, id="efficientnet_v2", marks=extended),
     pytest.param("ConvNeXtTiny", (32, 32, 3), {}, id="convnext", marks=slow),
-    pytest.param("DenseNet121", (32, 32, 3), {}, id="densenet", marks=slow),
-    pytest.param("Xception", (71, 71, 3), {}, id="xception", marks=slow),
-    pytest.param("InceptionV3", (75, 75, 3), {}, id="inception_v3", marks=slow),
-    pytest.param("InceptionResNetV2", (75, 75, 3), {}, id="inception_resnet_v2", marks=slow),
-    pytest.param("NASNetMobile", (32, 32, 3), {}, id="nasnet", marks=slow),
+    pytest.param("DenseNet121", (32, 32, 3), {}, id="densenet", marks=extended),
+    pytest.param("Xception", (71, 71, 3), {}, id="xception", marks=extended),
+    pytest.param("InceptionV3", (75, 75, 3), {}, id="inception_v3", marks=extended),
+    pytest.param("InceptionResNetV2", (75, 75, 3), {}, id="inception_resnet_v2", marks=extended),
+    pytest.param("NASNetMobile", (32, 32, 3), {}, id="nasnet", marks=extended),
 ]
 
 # every other model: the same layers and weight layout as Keras, and Keras' weight file loads
 VARIANTS = [
-    pytest.param(name, shape, kwargs, id=name, marks=slow)
+    pytest.param(name, shape, kwargs, id=name, marks=extended)
     for name, shape, kwargs in [
         ("ResNet101", (32, 32, 3), {}), ("ResNet152", (32, 32, 3), {}), ("ResNet101V2", (32, 32, 3), {}),
         ("ResNet152V2", (32, 32, 3), {}), ("VGG19", (32, 32, 3), {}), ("MobileNetV3Large", (32, 32, 3), {}),
