@@ -3,6 +3,7 @@ weights, compared on the same images, trained one step and exported to ONNX."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 
@@ -16,22 +17,39 @@ from kgraph.layers.op_layer import OpLayer
 
 
 def keras_applications():
-    """Keras 3's applications, whose random initialization is replaced by zeros: the weights are overwritten
-    before any comparison, and Keras' JAX backend would otherwise compile one initializer per weight shape."""
+    """Keras 3's `keras.applications`."""
     import keras
+
+    return keras.applications
+
+
+@contextlib.contextmanager
+def zero_initialized_keras():
+    """Keras builds its layers with zeros instead of random draws inside the block: the weights are overwritten
+    before any comparison, and Keras' JAX backend would otherwise compile one initializer per weight shape.
+    Keras' random functions are restored afterwards, so later tests draw as Keras does."""
     from keras.src.backend import random as keras_random
 
     def zeros(shape, *args, dtype=None, **kwargs):
         return np.zeros(shape, dtype=dtype or "float32")
 
-    keras_random.normal = keras_random.uniform = keras_random.truncated_normal = zeros
-    return keras.applications
+    names = ("normal", "uniform", "truncated_normal")
+    saved = {name: getattr(keras_random, name) for name in names}
+    for name in names:
+        setattr(keras_random, name, zeros)
+    try:
+        yield
+    finally:
+        for name, fn in saved.items():
+            setattr(keras_random, name, fn)
 
 
 def build_pair(name: str, input_shape: tuple, classes: int = 3, **kwargs):
     """The architecture `name` built with `weights=None` in Keras and in kgraph."""
     args = dict(weights=None, input_shape=input_shape, classes=classes, classifier_activation=None, **kwargs)
-    return getattr(keras_applications(), name)(**args), getattr(kgraph.applications, name)(**args)
+    with zero_initialized_keras():
+        keras_model = getattr(keras_applications(), name)(**args)
+    return keras_model, getattr(kgraph.applications, name)(**args)
 
 
 def layer_names(model) -> list[str]:

@@ -11,7 +11,7 @@ import kgraph
 import kgraph.applications as applications
 from kgraph.applications import weights as weights_module
 
-from tests.applications.harness import keras_applications, scaled_weights
+from tests.applications.harness import keras_applications, scaled_weights, zero_initialized_keras
 
 
 def _public(module) -> set[str]:
@@ -107,7 +107,8 @@ def test_imagenet_weights_load_from_the_cache_in_keras_legacy_format(tmp_path, m
 
     models = _home(tmp_path, monkeypatch)
     args = dict(alpha=0.25, input_shape=(128, 128, 3), include_top=False)
-    keras_model = keras_applications().MobileNet(weights=None, **args)
+    with zero_initialized_keras():
+        keras_model = keras_applications().MobileNet(weights=None, **args)
     expected = scaled_weights(keras_model, np.random.default_rng(0))
     keras_model.set_weights(expected)
     with h5py.File(models / "mobilenet_2_5_128_tf_no_top.h5", "w") as f:
