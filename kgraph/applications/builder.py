@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kgraph import config, layers
+from kgraph.applications import imagenet_utils
 from kgraph.keras_tensor import KerasTensor
 from kgraph.layers.core.input_layer import InputLayer
 
@@ -52,3 +53,13 @@ def pool(x, pooling, avg_name: str | None = None, max_name: str | None = None):
     if pooling == "max":
         return layers.GlobalMaxPooling2D(name=max_name)(x)
     return x
+
+
+def classifier(x, classes, classifier_activation, weights, *, avg_name: str | None = "avg_pool",
+               dropout_rate: float = 0.0, **dense_kwargs):
+    """The usual ImageNet top: global average pooling, optional dropout, then the `predictions` Dense layer."""
+    x = layers.GlobalAveragePooling2D(name=avg_name)(x)
+    if dropout_rate > 0:
+        x = layers.Dropout(dropout_rate, name="top_dropout")(x)
+    imagenet_utils.validate_activation(classifier_activation, weights)
+    return layers.Dense(classes, activation=classifier_activation, name="predictions", **dense_kwargs)(x)

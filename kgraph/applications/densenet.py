@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from kgraph import config, layers
 from kgraph.applications import imagenet_utils
-from kgraph.applications.builder import channel_axis, image_input, model_inputs, pool, require_channels_last
+from kgraph.applications.builder import (channel_axis, classifier, image_input, model_inputs, pool,
+                                        require_channels_last)
 from kgraph.applications.weights import check_weights, load_weights
 from kgraph.models import Functional
 
@@ -80,9 +81,7 @@ def DenseNet(blocks, include_top=True, weights="imagenet", input_tensor=None, in
     x = layers.BatchNormalization(axis=bn_axis, epsilon=_EPSILON, name="bn")(x)
     x = layers.Activation("relu", name="relu")(x)
     if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        imagenet_utils.validate_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
+        x = classifier(x, classes, classifier_activation, weights)
     else:
         x = pool(x, pooling, "avg_pool", "max_pool")
     model = Functional(model_inputs(input_tensor, img_input), x, name=name)

@@ -8,7 +8,7 @@ import math
 
 from kgraph import config, layers
 from kgraph.applications import imagenet_utils
-from kgraph.applications.builder import channel_axis, image_input, model_inputs, pool
+from kgraph.applications.builder import channel_axis, classifier, image_input, model_inputs, pool
 from kgraph.applications.weights import check_weights, load_weights
 from kgraph.models import Functional
 
@@ -104,12 +104,8 @@ def EfficientNet(width_coefficient, depth_coefficient, default_size, dropout_rat
     x = layers.BatchNormalization(axis=bn_axis, name="top_bn")(x)
     x = layers.Activation(activation, name="top_activation")(x)
     if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        if dropout_rate > 0:
-            x = layers.Dropout(dropout_rate, name="top_dropout")(x)
-        imagenet_utils.validate_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation, kernel_initializer=DENSE_KERNEL_INITIALIZER,
-                         name="predictions")(x)
+        x = classifier(x, classes, classifier_activation, weights, dropout_rate=dropout_rate,
+                       kernel_initializer=DENSE_KERNEL_INITIALIZER)
     else:
         x = pool(x, pooling, "avg_pool", "max_pool")
     model = Functional(model_inputs(input_tensor, img_input), x, name=name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from kgraph import config, layers
 from kgraph.applications import imagenet_utils
-from kgraph.applications.builder import channel_axis, image_input, model_inputs, pool
+from kgraph.applications.builder import channel_axis, classifier, image_input, model_inputs, pool
 from kgraph.applications.weights import check_weights, load_weights
 from kgraph.layers.layer import Layer
 from kgraph.models import Functional
@@ -122,9 +122,7 @@ def InceptionResNetV2(include_top=True, weights="imagenet", input_tensor=None, i
     x = inception_resnet_block(x, scale=1.0, activation=None, block_type="block8", block_idx=10)
     x = conv2d_bn(x, 1536, 1, name="conv_7b")
     if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        imagenet_utils.validate_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
+        x = classifier(x, classes, classifier_activation, weights)
     else:
         x = pool(x, pooling)
     model = Functional(model_inputs(input_tensor, img_input), x, name=name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kgraph import config, layers
 from kgraph.applications import imagenet_utils
-from kgraph.applications.builder import channel_axis, image_input, model_inputs, pool
+from kgraph.applications.builder import channel_axis, classifier, image_input, model_inputs, pool
 from kgraph.applications.weights import check_weights, load_weights
 from kgraph.models import Functional
 
@@ -120,9 +120,7 @@ def InceptionV3(include_top=True, weights="imagenet", input_tensor=None, input_s
     for i in range(2):
         x = _block_8(x, i, axis)
     if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        imagenet_utils.validate_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
+        x = classifier(x, classes, classifier_activation, weights)
     else:
         x = pool(x, pooling)
     model = Functional(model_inputs(input_tensor, img_input), x, name=name)

@@ -6,7 +6,7 @@ import warnings
 
 from kgraph import config, layers
 from kgraph.applications import imagenet_utils
-from kgraph.applications.builder import image_input, model_inputs, pool
+from kgraph.applications.builder import classifier, image_input, model_inputs, pool
 from kgraph.applications.weights import check_weights, load_weights
 from kgraph.models import Functional
 
@@ -80,9 +80,7 @@ def MobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights="imagenet
     x = layers.BatchNormalization(axis=axis, epsilon=1e-3, momentum=0.999, name="Conv_1_bn")(x)
     x = layers.ReLU(6.0, name="out_relu")(x)
     if include_top:
-        x = layers.GlobalAveragePooling2D()(x)
-        imagenet_utils.validate_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
+        x = classifier(x, classes, classifier_activation, weights, avg_name=None)
     else:
         x = pool(x, pooling)
     model = Functional(model_inputs(input_tensor, img_input), x, name=name or f"mobilenetv2_{alpha:0.2f}_{rows}")

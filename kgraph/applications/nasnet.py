@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from kgraph import config, layers
 from kgraph.applications import imagenet_utils
-from kgraph.applications.builder import image_input, model_inputs, pool, require_channels_last
+from kgraph.applications.builder import classifier, image_input, model_inputs, pool, require_channels_last
 from kgraph.applications.weights import check_weights, load_weights
 from kgraph.models import Functional
 
@@ -67,9 +67,7 @@ def NASNet(input_shape=None, penultimate_filters=4032, num_blocks=6, stem_block_
         x, p = _normal_a_cell(x, p, filters * filter_multiplier**2, block_id=f"{2 * num_blocks + i + 1}")
     x = layers.Activation("relu")(x)
     if include_top:
-        x = layers.GlobalAveragePooling2D()(x)
-        imagenet_utils.validate_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
+        x = classifier(x, classes, classifier_activation, weights, avg_name=None)
     else:
         x = pool(x, pooling)
     model = Functional(model_inputs(input_tensor, img_input), x, name=name)

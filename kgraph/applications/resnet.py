@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kgraph import config, layers
 from kgraph.applications import imagenet_utils
-from kgraph.applications.builder import channel_axis, image_input, model_inputs, pool
+from kgraph.applications.builder import channel_axis, classifier, image_input, model_inputs, pool
 from kgraph.applications.weights import check_weights, load_weights
 from kgraph.models import Functional
 
@@ -42,9 +42,7 @@ def ResNet(stack_fn, preact: bool, use_bias: bool, include_top=True, weights="im
         x = layers.BatchNormalization(axis=bn_axis, epsilon=_EPSILON, name="post_bn")(x)
         x = layers.Activation("relu", name="post_relu")(x)
     if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        imagenet_utils.validate_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
+        x = classifier(x, classes, classifier_activation, weights)
     else:
         x = pool(x, pooling, "avg_pool", "max_pool")
     model = Functional(model_inputs(input_tensor, img_input), x, name=name)
