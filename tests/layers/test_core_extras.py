@@ -9,6 +9,7 @@ import pytest
 
 import kgraph
 from kgraph import ops
+from tests.layers.config_parity import assert_config_matches_keras
 from tests.layers.parity import check_layer
 from tests.layers.test_merging import mask_as_float
 
@@ -178,3 +179,24 @@ def test_feature_extraction_from_a_sequential_model_exports_to_onnx(tmp_path):
     extractor.export(path)
     for served, expected in zip(kgraph.runtime.OnnxModel(path).predict(SEQ), features):
         np.testing.assert_allclose(served, expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("factory", [
+    lambda lib: lib.layers.Dense(3, kernel_constraint=lib.constraints.MaxNorm(2.0)),
+    lambda lib: lib.layers.EinsumDense("ab,bc->ac", 3, kernel_constraint=lib.constraints.NonNeg(),
+                                       activity_regularizer="l2"),
+    lambda lib: lib.layers.Embedding(3, 4, embeddings_constraint="non_neg"),
+], ids=["dense", "einsum_dense", "embedding"])
+def test_dense_family_configs_serialize_constraints_and_quantization_as_keras(factory):
+    assert_config_matches_keras(factory)
+
+
+@pytest.mark.parametrize("factory", [
+    lambda **kw: kgraph.layers.Dense(3, **kw),
+    lambda **kw: kgraph.layers.EinsumDense("ab,bc->ac", 3, **kw),
+    lambda **kw: kgraph.layers.Embedding(3, 4, **kw),
+], ids=["dense", "einsum_dense", "embedding"])
+@pytest.mark.parametrize("argument", ["lora_rank", "quantization_config"])
+def test_lora_and_quantization_are_refused_by_name_not_ignored(factory, argument):
+    with pytest.raises(ValueError, match=f"`{argument}` is not supported by kgraph.*{argument}=4"):
+        factory(**{argument: 4})

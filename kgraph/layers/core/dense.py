@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kgraph import activations, constraints, initializers, ops, regularizers
+from kgraph.layers.core.low_rank import refuse_lora_and_quantization
 from kgraph.layers.layer import Layer
 
 
@@ -22,7 +23,8 @@ class Dense(Layer):
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, lora_rank=None, **kwargs):
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, lora_rank=None, quantization_config=None,
+                 **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
             raise ValueError(f"Received an invalid value for `units`, expected a positive integer. Received: units={units!r}")
@@ -33,9 +35,7 @@ class Dense(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
-        if lora_rank is not None:
-            raise ValueError(f"Layer {self.name!r} (Dense): `lora_rank` is not supported by kgraph (LoRA is not "
-                             f"implemented). Received: lora_rank={lora_rank!r}; pass lora_rank=None.")
+        refuse_lora_and_quantization(self, lora_rank, quantization_config)
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
 
@@ -77,4 +77,5 @@ class Dense(Layer):
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
             "kernel_constraint": constraints.serialize(self.kernel_constraint),
             "bias_constraint": constraints.serialize(self.bias_constraint),
+            "quantization_config": None,
         }

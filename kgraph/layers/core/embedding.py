@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from kgraph import initializers, ops, regularizers
+from kgraph import constraints, initializers, ops, regularizers
+from kgraph.layers.core.low_rank import refuse_lora_and_quantization
 from kgraph.layers.layer import Layer
 from kgraph.ops.dispatch import dtype_of
 
@@ -21,8 +22,10 @@ class Embedding(Layer):
     """
 
     def __init__(self, input_dim: int, output_dim: int, embeddings_initializer="uniform", embeddings_regularizer=None,
-                 embeddings_constraint=None, mask_zero: bool = False, weights=None, **kwargs):
+                 embeddings_constraint=None, mask_zero: bool = False, weights=None, lora_rank=None,
+                 quantization_config=None, **kwargs):
         super().__init__(**kwargs)
+        refuse_lora_and_quantization(self, lora_rank, quantization_config)
         for name, value in (("input_dim", input_dim), ("output_dim", output_dim)):
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"Embedding: `{name}` must be a positive integer, got {name}={value!r}")
@@ -30,7 +33,7 @@ class Embedding(Layer):
         self.output_dim = output_dim
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
-        self.embeddings_constraint = embeddings_constraint
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
         self.mask_zero = bool(mask_zero)
         self.supports_masking = self.mask_zero
         if weights is not None:
@@ -61,6 +64,8 @@ class Embedding(Layer):
             "output_dim": self.output_dim,
             "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
             "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
-            "embeddings_constraint": self.embeddings_constraint,
+            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+            "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
             "mask_zero": self.mask_zero,
+            "quantization_config": None,
         }
