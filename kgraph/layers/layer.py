@@ -342,7 +342,17 @@ class Layer:
                 t._history = (self, len(self._inbound_nodes) - 1, i)
         return outputs
 
-    supports_masking = False
+    @property
+    def supports_masking(self) -> bool:
+        """Whether calls pass masks on through `compute_mask`: by default, as in Keras, when the layer overrides it."""
+        explicit = self.__dict__.get("_supports_masking")
+        if explicit is not None:
+            return explicit
+        return type(self).compute_mask is not Layer.compute_mask
+
+    @supports_masking.setter
+    def supports_masking(self, value: bool) -> None:
+        self.__dict__["_supports_masking"] = bool(value)
 
     def compute_mask(self, inputs, previous_mask):
         """The mask of the outputs; by default a layer that supports masking passes its input's mask on."""

@@ -66,3 +66,35 @@ def test_eager_calls_attach_keras_masks_as_keras_does():
         assert lib.layers.Masking().compute_mask(np.zeros((1, 2, 1), "float32")) is not None
     for name in ("Dense", "Activation", "Dropout"):
         assert getattr(kgraph.layers, name).supports_masking
+
+
+def _temporal_split(lib):
+    """The masking guide's layer: it overrides `compute_mask` without setting `supports_masking`."""
+
+    class TemporalSplit(lib.layers.Layer):
+        def call(self, inputs):
+            return lib.ops.split(inputs, 2, axis=1)
+
+        def compute_mask(self, inputs, mask=None):
+            if mask is None:
+                return None
+            return lib.ops.split(mask, 2, axis=1)
+
+    return TemporalSplit()
+
+
+def test_a_layer_overriding_compute_mask_supports_masking_as_in_keras():
+    import keras
+
+    padded = np.array([[711, 632, 71, 0, 0, 0], [73, 8, 3215, 55, 927, 0]])
+    features = np.repeat(padded[..., None], 10, axis=-1).astype("float32")
+    for lib in (kgraph, keras):
+        masked = lib.layers.Masking()(features)
+        first, second = _temporal_split(lib)(masked)
+        np.testing.assert_array_equal(np.asarray(first._keras_mask), [[True] * 3, [True] * 3])
+        np.testing.assert_array_equal(np.asarray(second._keras_mask), [[False] * 3, [True, True, False]])
+        assert _temporal_split(lib).supports_masking
+        assert not lib.layers.Layer().supports_masking
+    quiet = _temporal_split(kgraph)
+    quiet.supports_masking = False
+    assert get_mask(quiet(kgraph.layers.Masking()(features))[0]) is None
