@@ -110,6 +110,8 @@ class ArrayDataAdapter:
         y = standardize(y, "y")
         sample_weight = standardize(sample_weight, "sample_weight")
         self.size = num_samples({"x": x, "y": y, "sample_weight": sample_weight})
+        if self.size == 0:
+            raise ValueError("`x` has 0 samples (its first dimension is 0); there is nothing to train or evaluate on")
         if class_weight is not None:
             targets = y[0] if isinstance(y, list) and len(y) == 1 else y
             if not isinstance(targets, np.ndarray):

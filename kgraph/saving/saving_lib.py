@@ -9,6 +9,7 @@ ValueError naming the file and what is wrong with it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import io
 import json
@@ -18,6 +19,7 @@ import zipfile
 
 import h5py
 
+from kgraph import allocation
 from kgraph.saving import file_io, weights_io
 from kgraph.saving.walk import is_saveable, saveables
 from kgraph.saving.object_registration import CustomObjectScope, SafeModeScope
@@ -170,13 +172,17 @@ def _parse_config(raw: bytes, source: str) -> dict:
 
 
 def model_from_config(config: dict, source: str, custom_objects=None, compile: bool = True,
-                      safe_mode: bool | None = True):
-    """Builds the model a parsed config describes; unknown classes and bad configs name `source`."""
+                      safe_mode: bool | None = True, weight_bytes: int | None = None):
+    """Builds the model a parsed config describes; unknown classes and bad configs name `source`.
+
+    `weight_bytes`, the size of the weights stored with the config, bounds every weight the config declares.
+    """
     config = dict(config)
     if not compile:
         config.pop("compile_config", None)
+    bound = allocation.weights_bounded_by(weight_bytes, source) if weight_bytes is not None else contextlib.nullcontext()
     try:
-        with CustomObjectScope(custom_objects), SafeModeScope(safe_mode), object_sharing_scope():
+        with CustomObjectScope(custom_objects), SafeModeScope(safe_mode), object_sharing_scope(), bound:
             model = deserialize_keras_object(config, custom_objects=custom_objects, safe_mode=safe_mode)
     except UnknownObjectError as e:
         raise ValueError(f"Cannot load {source}: {e}") from None
@@ -225,7 +231,7 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
                 assets = _extract_assets(archive, extracted)
         except zipfile.BadZipFile as e:
             raise ValueError(f"{path} is not a valid .keras file (a truncated or corrupt zip archive): {e}") from None
-        model = model_from_config(config, path, custom_objects, compile, safe_mode)
+        model = model_from_config(config, path, custom_objects, compile, safe_mode, weight_bytes=len(weights))
         _load_weights_into(model, weights, f"{path} ({WEIGHTS_FILENAME})", compile)
         load_assets(model, assets)
     return model
@@ -245,8 +251,9 @@ def _load_folder(path: str, custom_objects, compile: bool, safe_mode: bool):
         if os.path.exists(os.path.join(path, METADATA_FILENAME)) else None
     _check_metadata(metadata, path)
     config = _parse_config(read(CONFIG_FILENAME, file_io.MAX_CONFIG_BYTES), path)
-    model = model_from_config(config, path, custom_objects, compile, safe_mode)
-    _load_weights_into(model, read(WEIGHTS_FILENAME, None), os.path.join(path, WEIGHTS_FILENAME), compile)
+    weights = read(WEIGHTS_FILENAME, None)
+    model = model_from_config(config, path, custom_objects, compile, safe_mode, weight_bytes=len(weights))
+    _load_weights_into(model, weights, os.path.join(path, WEIGHTS_FILENAME), compile)
     assets = os.path.join(path, ASSETS_DIRNAME)
     load_assets(model, assets if os.path.isdir(assets) else None)
     return model

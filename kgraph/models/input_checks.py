@@ -1,0 +1,72 @@
+"""Checks of what users pass to fit/evaluate/predict, where it enters: clear errors naming the argument, and
+Keras' conversions (Python lists of numbers become arrays)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kgraph import tree
+from kgraph.ir.types import numpy_dtype
+from kgraph.runtime.data_adapters import is_array_data
+
+VALIDATION_FORMS = "a tuple (x_val, y_val) or (x_val, y_val, val_sample_weight) of arrays, or a dataset"
+
+
+def _is_number_list(data) -> bool:
+    """A (nested) list of Python numbers, which Keras users pass as labels: `[0, 2, 1]`, `[[0.5, 1.0]]`."""
+    if not isinstance(data, list) or not data:
+        return False
+    return all(isinstance(v, (int, float, bool, np.generic)) or _is_number_list(v) for v in data)
+
+
+def numbers_to_array(data):
+    """`data` as a NumPy array when it is a list of Python numbers; anything else unchanged."""
+    return np.asarray(data) if _is_number_list(data) else data
+
+
+def has_no_rows(x) -> bool:
+    """True when `x` is in-memory data whose arrays all have 0 samples."""
+    if x is None or not is_array_data(x):
+        return False
+    leaves = [np.shape(a) for a in tree.flatten(numbers_to_array(x)) if a is not None]
+    return bool(leaves) and all(len(s) > 0 and s[0] == 0 for s in leaves)
+
+
+def empty_outputs(program):
+    """What `predict` returns for 0 samples: arrays of 0 rows shaped (and typed) like the model's outputs."""
+    arrays = [np.zeros((0,) + tuple(d or 0 for d in v.type.keras_shape()[1:]), numpy_dtype(v.type.dtype))
+              for v in program.graph.outputs]
+    return tree.pack_like(program.output_structure, arrays)
+
+
+def _describe(value) -> str:
+    if hasattr(value, "shape"):
+        return f"{type(value).__name__} of shape {tuple(value.shape)}"
+    if isinstance(value, (list, tuple)):
+        return f"{type(value).__name__} of {len(value)} items"
+    return type(value).__name__
+
+
+def validation_tuple(data, needs_targets: bool):
+    """`validation_data` as the tuple fit unpacks, or a ValueError naming it; datasets pass through unchanged.
+
+    As in Keras, a list `[x_val, y_val]` is read as the tuple.
+    """
+    if not is_array_data(data):
+        return data
+    if not isinstance(data, (list, tuple)) or len(data) not in (2, 3):
+        raise ValueError(f"`validation_data` must be {VALIDATION_FORMS}; got a {_describe(data)}")
+    if data[0] is None:
+        raise ValueError(f"`validation_data` must be {VALIDATION_FORMS}; its x_val is None")
+    if data[1] is None and needs_targets:
+        raise ValueError(f"`validation_data` must be {VALIDATION_FORMS}; its y_val is None, but the compiled loss "
+                         "needs targets")
+    return tuple(data)
+
+
+def loss_shape_error(output: str, loss, y_true, y_pred, error: Exception) -> ValueError:
+    """The error for targets whose shape the loss of `output` cannot pair with the output's shape."""
+    name = getattr(loss, "name", None) or type(loss).__name__
+    return ValueError(f"Targets for output {output!r} have shape {tuple(y_true.shape)}, which loss {name!r} cannot "
+                      f"pair with the output's shape {tuple(y_pred.shape)} ({type(error).__name__}: {error}). "
+                      "Pass `y` shaped like the output (or integer labels for a sparse loss).")
