@@ -70,3 +70,22 @@ def loss_shape_error(output: str, loss, y_true, y_pred, error: Exception) -> Val
     return ValueError(f"Targets for output {output!r} have shape {tuple(y_true.shape)}, which loss {name!r} cannot "
                       f"pair with the output's shape {tuple(y_pred.shape)} ({type(error).__name__}: {error}). "
                       "Pass `y` shaped like the output (or integer labels for a sparse loss).")
+
+
+def check_fit_arguments(epochs, initial_epoch, validation_freq) -> None:
+    """Refuses fit arguments of the wrong type or range before any work is done.
+
+    As in Keras, `epochs <= initial_epoch` is no error: fit runs no epoch and returns an empty History.
+    """
+    for name, value in (("epochs", epochs), ("initial_epoch", initial_epoch)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"`{name}` must be an integer, got {value!r} of type {type(value).__name__}")
+    if initial_epoch < 0:
+        raise ValueError(f"`initial_epoch` must be a non-negative integer, got {initial_epoch}")
+    if isinstance(validation_freq, (int, np.integer)) and not isinstance(validation_freq, bool):
+        if validation_freq < 1:
+            raise ValueError(f"`validation_freq` must be a positive integer or a collection of epoch numbers, "
+                             f"got {validation_freq}")
+    elif not isinstance(validation_freq, (list, tuple, set, range)):
+        raise TypeError(f"`validation_freq` must be a positive integer or a collection of epoch numbers, "
+                        f"got {validation_freq!r} of type {type(validation_freq).__name__}")

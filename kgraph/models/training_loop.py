@@ -118,6 +118,7 @@ class TrainingLoop:
         self._assert_compiled("fit")
         if x is None:
             raise ValueError("fit() needs training data `x`")
+        input_checks.check_fit_arguments(epochs, initial_epoch, validation_freq)
         if validation_split and validation_data is None:
             if not is_array_data(x):
                 raise ValueError("Argument `validation_split` is only supported for NumPy arrays (or lists/dicts of "
