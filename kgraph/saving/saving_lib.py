@@ -231,8 +231,9 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
                 assets = _extract_assets(archive, extracted)
         except zipfile.BadZipFile as e:
             raise ValueError(f"{path} is not a valid .keras file (a truncated or corrupt zip archive): {e}") from None
-        model = model_from_config(config, path, custom_objects, compile, safe_mode, weight_bytes=len(weights))
-        _load_weights_into(model, weights, f"{path} ({WEIGHTS_FILENAME})", compile)
+        with _open_weights(weights, f"{path} ({WEIGHTS_FILENAME})") as root:
+            model = model_from_config(config, path, custom_objects, compile, safe_mode, weight_bytes=len(weights))
+            weights_io.load_structural(root, model, f"{path} ({WEIGHTS_FILENAME})", load_optimizer=compile)
         load_assets(model, assets)
     return model
 
@@ -252,17 +253,17 @@ def _load_folder(path: str, custom_objects, compile: bool, safe_mode: bool):
     _check_metadata(metadata, path)
     config = _parse_config(read(CONFIG_FILENAME, file_io.MAX_CONFIG_BYTES), path)
     weights = read(WEIGHTS_FILENAME, None)
-    model = model_from_config(config, path, custom_objects, compile, safe_mode, weight_bytes=len(weights))
-    _load_weights_into(model, weights, os.path.join(path, WEIGHTS_FILENAME), compile)
+    with _open_weights(weights, os.path.join(path, WEIGHTS_FILENAME)) as root:
+        model = model_from_config(config, path, custom_objects, compile, safe_mode, weight_bytes=len(weights))
+        weights_io.load_structural(root, model, os.path.join(path, WEIGHTS_FILENAME), load_optimizer=compile)
     assets = os.path.join(path, ASSETS_DIRNAME)
     load_assets(model, assets if os.path.isdir(assets) else None)
     return model
 
 
-def _load_weights_into(model, data: bytes, source: str, compile: bool) -> None:
+def _open_weights(data: bytes, source: str) -> h5py.File:
+    """The weights file, opened before the model is built so that a file that is not HDF5 is named as such."""
     try:
-        handle = h5py.File(io.BytesIO(data), "r")
+        return h5py.File(io.BytesIO(data), "r")
     except OSError as e:
         raise ValueError(f"{source} is not a readable HDF5 file (truncated or corrupt?): {e}") from None
-    with handle as root:
-        weights_io.load_structural(root, model, source, load_optimizer=compile)
