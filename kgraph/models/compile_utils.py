@@ -93,10 +93,11 @@ class CompileLoss:
                 continue
             try:
                 value = loss(match_target_rank(yt, yp), yp, sample_weight=sw)
-            except TypeError as e:
-                if tuple(yt.shape) == tuple(yp.shape):
+            except (TypeError, ValueError) as e:
+                error = input_checks.loss_shape_error(name, loss, yt, yp, sw, e)
+                if error is None:
                     raise
-                raise input_checks.loss_shape_error(name, loss, yt, yp, e) from e
+                raise error from e
             parts.append(value)
             total = ops.add(total, ops.multiply(weight, value))
         return total, parts

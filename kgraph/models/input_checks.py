@@ -64,12 +64,22 @@ def validation_tuple(data, needs_targets: bool):
     return tuple(data)
 
 
-def loss_shape_error(output: str, loss, y_true, y_pred, error: Exception) -> ValueError:
-    """The error for targets whose shape the loss of `output` cannot pair with the output's shape."""
+def loss_shape_error(output: str, loss, y_true, y_pred, sample_weight, error: Exception) -> ValueError | None:
+    """The error naming the targets or sample weights of `output` whose shape made its loss fail, or None when
+    the shapes are consistent (the failure is the loss's own)."""
+    if type(error) not in (TypeError, ValueError):
+        return None
     name = getattr(loss, "name", None) or type(loss).__name__
-    return ValueError(f"Targets for output {output!r} have shape {tuple(y_true.shape)}, which loss {name!r} cannot "
-                      f"pair with the output's shape {tuple(y_pred.shape)} ({type(error).__name__}: {error}). "
-                      "Pass `y` shaped like the output (or integer labels for a sparse loss).")
+    true_shape, pred_shape = tuple(y_true.shape), tuple(y_pred.shape)
+    if true_shape != pred_shape:
+        return ValueError(f"Targets for output {output!r} have shape {true_shape}, which loss {name!r} cannot pair "
+                          f"with the output's shape {pred_shape} ({type(error).__name__}: {error}). Pass `y` shaped "
+                          "like the output (or integer labels for a sparse loss).")
+    if sample_weight is not None and tuple(sample_weight.shape) not in (pred_shape[:1], pred_shape[:1] + (1,)):
+        return ValueError(f"`sample_weight` for output {output!r} has shape {tuple(sample_weight.shape)}, which loss "
+                          f"{name!r} cannot apply to outputs of shape {pred_shape}; pass one weight per sample, shape "
+                          f"{pred_shape[:1]} ({type(error).__name__}: {error})")
+    return None
 
 
 def check_fit_arguments(epochs, initial_epoch, validation_freq) -> None:

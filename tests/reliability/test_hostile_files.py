@@ -128,6 +128,8 @@ def test_a_decompression_bomb_is_refused_before_inflating(saved, tmp_path, monke
 @pytest.mark.parametrize("text, message", [
     ("{not json", r"the JSON string: config\.json is not valid JSON"),
     ("[]", r"the JSON string: config\.json must hold a JSON object"),
+    ("12", r"the JSON string: config\.json must hold a JSON object"),
+    ('{"config": {}}', r"Cannot load the JSON string: its config describes a dict, not a model"),
     ('{"class_name": "Popen", "module": "subprocess", "config": {}}', r"Cannot load the JSON string: .*'Popen'"),
 ])
 def test_model_from_json_refuses_bad_json(text, message):

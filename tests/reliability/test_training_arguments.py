@@ -49,6 +49,9 @@ CASES = {
     "y wider than output": (lambda m: m.fit(X, np.zeros((8, 5), "float32")), ValueError,
                             r"Targets for output 'scores' have shape \(8, 5\), which loss 'mean_squared_error' cannot "
                             r"pair with the output's shape \(8, 3\)"),
+    "sample_weight per class": (lambda m: m.fit(X, Y, sample_weight=np.ones((8, 7))), ValueError,
+                                r"`sample_weight` for output 'scores' has shape \(8, 7\), which loss 'mean_squared_error' "
+                                r"cannot apply to outputs of shape \(8, 3\); pass one weight per sample, shape \(8,\)"),
     "x/y cardinality": (lambda m: m.fit(X, Y[:5]), ValueError, r"Data cardinality is ambiguous.*'x' sizes: 8 'y' sizes: 5"),
     "sample_weight cardinality": (lambda m: m.fit(X, Y, sample_weight=np.ones(3)), ValueError,
                                   r"'sample_weight' sizes: 3"),
