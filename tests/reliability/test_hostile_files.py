@@ -68,6 +68,16 @@ def test_keras_file_declaring_a_huge_dense_is_refused_before_allocating(saved, t
         saving.load_model(path)
 
 
+def test_unzipped_folder_declaring_a_huge_dense_is_refused_before_allocating(tmp_path):
+    folder = tmp_path / "folder.keras"
+    tiny_model().save(folder, zipped=False)
+    config = folder / "config.json"
+    config.write_text(json.dumps(huge_units(json.loads(config.read_text()))))
+    with pytest.raises(ValueError, match=rf"(?s)Layer 'out': weight 'kernel' is declared with shape \(4, {HUGE_UNITS}\)"
+                                         r".* but .*folder\.keras holds only"):
+        saving.load_model(folder)
+
+
 def test_legacy_h5_declaring_a_huge_dense_is_refused_before_allocating(saved, tmp_path):
     path = tmp_path / "huge.h5"
     path.write_bytes((saved / "model.h5").read_bytes())
