@@ -15,6 +15,7 @@ from kgraph import tree
 from kgraph.backend.naming import get_uid
 from kgraph.saving.object_registration import register_builtin, register_namespace
 from kgraph.variables import Variable
+from kgraph import allocation
 import numpy as np
 import math
 from kgraph import ops
@@ -227,6 +228,7 @@ class Layer:
         shape = tuple(() if shape is None else shape)
         if any(d is None or d < 0 for d in shape):
             raise ValueError(f"Layer {self.name!r}: weight {name!r} needs a fully known shape, got {shape}")
+        allocation.check_weight(f"Layer {self.name!r}", name, shape, dtype)
         variable = Variable(initializers.get(initializer), shape=shape, dtype=dtype, trainable=trainable, name=name)
         variable.path = f"{self.name}/{variable.name}"
         variable.regularizer = regularizers.get(regularizer)

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from kgraph import config, initializers
+from kgraph import config, initializers, tree
 from kgraph.ir.types import canonical_dtype
 from kgraph.losses.loss import to_snake_case
 from kgraph.variables import StateScope, Variable
@@ -115,9 +115,10 @@ class Metric:
         return [scope.values[v] for v in self.variables]
 
     def stateless_result(self, metric_variables: list):
-        """`result` computed from the given variable values."""
+        """`result` computed from the given variable values; a result that is one of the variables gives its value."""
         with self._scope(metric_variables):
-            return self.result()
+            result = self.result()
+            return tree.map_structure(lambda r: r.value if isinstance(r, Variable) else r, result)
 
     def stateless_reset_state(self) -> list:
         """The variables' values after `reset_state`, without touching the variables."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from kgraph import losses as losses_module
 from kgraph import metrics as metrics_module
 from kgraph import ops
+from kgraph.models import input_checks
 from kgraph import tree
 
 
@@ -85,11 +86,18 @@ class CompileLoss:
                              "(or a dataset that yields (x, y)), or compile without `loss` when the model adds its "
                              "own loss with `add_loss`.")
         total, parts = 0.0, []
-        for loss, weight, yt, yp, sw in zip(self.losses, self.weights, y_true, y_pred, sample_weight):
+        for name, loss, weight, yt, yp, sw in zip(self.output_names, self.losses, self.weights, y_true, y_pred,
+                                                  sample_weight):
             if loss is None or yt is None:
                 parts.append(None)
                 continue
-            value = loss(match_target_rank(yt, yp), yp, sample_weight=sw)
+            try:
+                value = loss(match_target_rank(yt, yp), yp, sample_weight=sw)
+            except (TypeError, ValueError) as e:
+                error = input_checks.loss_shape_error(name, loss, yt, yp, sw, e)
+                if error is None:
+                    raise
+                raise error from e
             parts.append(value)
             total = ops.add(total, ops.multiply(weight, value))
         return total, parts

@@ -11,6 +11,7 @@ from kgraph import random as kg_random
 from kgraph.distribution import distribution as current_distribution
 from kgraph.models.compile_utils import CompileLoss, CompileMetrics
 from kgraph.models.custom_steps import CustomSteps
+from kgraph.models import input_checks
 from kgraph.models.training_loop import TrainingLoop
 from kgraph.models.training_state import TrainingState
 from kgraph.models.training_steps import TrainingSteps
@@ -140,6 +141,7 @@ class Trainer(TrainingLoop, TrainingSteps, TrainingState, CustomSteps):
 
     # --- x / y / sample_weight ------------------------------------------------------------------------
     def _flatten_x(self, x) -> list:
+        x = input_checks.numbers_to_array(x)
         names = getattr(self, "input_names", None) or []
         if isinstance(x, dict):
             if not names:
@@ -158,6 +160,7 @@ class Trainer(TrainingLoop, TrainingSteps, TrainingState, CustomSteps):
         return [x]
 
     def _flatten_y(self, y, names: list[str]) -> list | None:
+        y = input_checks.numbers_to_array(y)
         if y is None:
             return None
         if isinstance(y, dict):
@@ -172,6 +175,7 @@ class Trainer(TrainingLoop, TrainingSteps, TrainingState, CustomSteps):
         return [y]
 
     def _flatten_sample_weight(self, sample_weight, names: list[str]):
+        sample_weight = input_checks.numbers_to_array(sample_weight)
         if sample_weight is None:
             return None
         if isinstance(sample_weight, dict):

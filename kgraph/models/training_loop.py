@@ -9,6 +9,7 @@ from kgraph import config
 from kgraph import random as kg_random
 from kgraph.callbacks import Callback, CallbackList, History, ProgbarLogger
 from kgraph.distribution import distribution as current_distribution
+from kgraph.models import input_checks
 from kgraph.runtime import sharding
 from kgraph.runtime.data_adapter import ArrayDataAdapter, split_for_validation
 from kgraph.runtime.data_adapters import DevicePrefetcher, get_data_adapter, is_array_data
@@ -37,7 +38,8 @@ def steps_per_call(callback_list: CallbackList, steps_per_execution: int, hooks:
 
 
 def _float_logs(logs: dict) -> dict:
-    return {k: float(np.asarray(v)) for k, v in logs.items()}
+    """Scalars as Python floats; a metric whose result is a tensor keeps it as a NumPy array, as Keras logs it."""
+    return {k: float(a) if a.ndim == 0 else a for k, a in ((k, np.asarray(v)) for k, v in logs.items())}
 
 
 class TrainingLoop:
@@ -116,6 +118,7 @@ class TrainingLoop:
         self._assert_compiled("fit")
         if x is None:
             raise ValueError("fit() needs training data `x`")
+        input_checks.check_fit_arguments(epochs, initial_epoch, validation_freq)
         if validation_split and validation_data is None:
             if not is_array_data(x):
                 raise ValueError("Argument `validation_split` is only supported for NumPy arrays (or lists/dicts of "
@@ -182,10 +185,11 @@ class TrainingLoop:
             if self.stop_training:
                 break
         callback_list.on_train_end(epoch_logs)
-        return self.history
+        return callback_list.history
 
     def _validation_adapter(self, validation_data, batch_size, steps, names):
         """Validation data as an adapter: a tuple of arrays (x_val, y_val[, sample_weight]) or any data source."""
+        validation_data = input_checks.validation_tuple(validation_data, self._compiled_loss.has_loss)
         if isinstance(validation_data, tuple) and len(validation_data) in (2, 3) and is_array_data(validation_data[0]):
             vx, vy, vsw = self._unpack_validation(validation_data)
             return self._adapter(vx, vy, vsw, batch_size, steps, False, program_names=names)
@@ -235,6 +239,8 @@ class TrainingLoop:
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Runs the model in inference mode over `x` in batches; returns NumPy arrays shaped like the outputs."""
+        if input_checks.has_no_rows(x):
+            return input_checks.empty_outputs(self._prepare(x, training=False))
         adapter, program, names = self._data(x, None, None, batch_size, steps, False, None, False)
         trainable, frozen = self._partition_for_inference()
         stream = not isinstance(adapter, ArrayDataAdapter)

@@ -42,7 +42,13 @@ def apply(op: str, *inputs, **attrs):
     for x in inputs:
         check_not_string(x, f"op {op!r}")
     arrays = [x if hasattr(x, "shape") and hasattr(x, "dtype") and not isinstance(x, np.ndarray) else jnp.asarray(x) for x in inputs]
-    return get_rule(op)(*arrays, **resolved)
+    try:
+        return get_rule(op)(*arrays, **resolved)
+    except (TypeError, ValueError) as e:
+        if type(e) not in (TypeError, ValueError):
+            raise
+        shapes = ", ".join(f"{tuple(a.shape)} {a.dtype}" for a in arrays)
+        raise type(e)(f"op {op!r} cannot take inputs {shapes}{f' with {attrs}' if attrs else ''}: {e}") from e
 
 
 def check_not_string(x, user: str = "kgraph.ops") -> None:

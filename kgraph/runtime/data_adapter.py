@@ -72,10 +72,13 @@ def class_weights_to_sample_weights(y: np.ndarray, class_weight: dict) -> np.nda
     """Per-sample weights from a `{class: weight}` dict, for sparse or one-hot targets."""
     labels = np.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(len(y), -1)[:, 0]
     labels = labels.astype(np.int64)
+    for cls, weight in class_weight.items():
+        if isinstance(cls, bool) or not isinstance(cls, (int, np.integer)) or cls < 0:
+            raise ValueError(f"`class_weight` keys must be non-negative class indices, got {cls!r}")
+        if isinstance(weight, bool) or not isinstance(weight, (int, float, np.integer, np.floating)):
+            raise ValueError(f"`class_weight` values must be numbers, got {weight!r} for class {cls}")
     lookup = np.ones(int(max(labels.max(initial=0), max(class_weight, default=0))) + 1, np.float32)
     for cls, weight in class_weight.items():
-        if not isinstance(cls, (int, np.integer)) or cls < 0:
-            raise ValueError(f"`class_weight` keys must be non-negative class indices, got {cls!r}")
         lookup[cls] = weight
     return lookup[labels]
 
@@ -110,6 +113,8 @@ class ArrayDataAdapter:
         y = standardize(y, "y")
         sample_weight = standardize(sample_weight, "sample_weight")
         self.size = num_samples({"x": x, "y": y, "sample_weight": sample_weight})
+        if self.size == 0:
+            raise ValueError("`x` has 0 samples (its first dimension is 0); there is nothing to train or evaluate on")
         if class_weight is not None:
             targets = y[0] if isinstance(y, list) and len(y) == 1 else y
             if not isinstance(targets, np.ndarray):

@@ -15,9 +15,10 @@ from typing import Callable, Iterator
 
 MAX_CONFIG_BYTES = 64 * 1024 * 1024
 MAX_METADATA_BYTES = 1024 * 1024
-# A zip member that inflates this much more than it is stored is refused (a decompression bomb).
+# A zip member or HDF5 dataset over the floor that inflates this much more than it is stored is refused (a
+# decompression bomb, or a huge dataset declared with no data).
 MAX_COMPRESSION_RATIO = 1000
-_RATIO_FLOOR_BYTES = 64 * 1024 * 1024
+INFLATION_FLOOR_BYTES = 64 * 1024 * 1024
 
 
 TEMP_PREFIX = ".tmp-"
@@ -185,7 +186,7 @@ def read_member(archive: zipfile.ZipFile, name: str, source: str, limit: int | N
         raise ValueError(f"{source}: the archive has no {name!r} (members: {archive.namelist()})") from None
     if limit is not None and info.file_size > limit:
         raise ValueError(f"{source}: {name} is {info.file_size} bytes, over the {limit}-byte limit for it")
-    if info.file_size > _RATIO_FLOOR_BYTES and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
+    if info.file_size > INFLATION_FLOOR_BYTES and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
         raise ValueError(f"{source}: {name} inflates from {info.compress_size} to {info.file_size} bytes; "
                          "refusing a likely decompression bomb")
     with archive.open(info, "r") as f:

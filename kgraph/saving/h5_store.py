@@ -11,6 +11,7 @@ import h5py
 import numpy as np
 
 from kgraph.ir.types import numpy_dtype
+from kgraph.saving import file_io
 
 
 def read_dataset(dataset) -> np.ndarray:
@@ -19,6 +20,10 @@ def read_dataset(dataset) -> np.ndarray:
         raise ValueError(f"expected a dataset at {dataset.name}, found a group")
     if dataset.dtype.kind not in "biuf" and dataset.attrs.get("dtype") != "bfloat16":
         raise ValueError(f"the dataset {dataset.name} has dtype {dataset.dtype}, not a numeric one")
+    stored = dataset.id.get_storage_size()
+    if dataset.nbytes > file_io.INFLATION_FLOOR_BYTES and dataset.nbytes > file_io.MAX_COMPRESSION_RATIO * max(stored, 1):
+        raise ValueError(f"the dataset {dataset.name} declares shape {dataset.shape} ({dataset.nbytes:,} bytes) but "
+                         f"stores {stored:,} bytes; refusing to inflate it (a corrupt or hostile file)")
     value = np.asarray(dataset[()])
     if dataset.attrs.get("dtype") == "bfloat16":
         bfloat16 = numpy_dtype("bfloat16")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import warnings
 
 import h5py
@@ -123,7 +124,8 @@ def load_model(path: str, custom_objects=None, compile: bool = True, safe_mode: 
         if config is None:
             raise ValueError(f"No model config found in {path}: it holds weights only; build the model in code and "
                              "call `model.load_weights(...)`")
-        model = saving_lib.model_from_config(config, path, custom_objects, compile=False, safe_mode=safe_mode)
+        model = saving_lib.model_from_config(config, path, custom_objects, compile=False, safe_mode=safe_mode,
+                                             weight_bytes=os.path.getsize(path))
         if "model_weights" not in f:
             raise ValueError(f"{path} has a model config but no 'model_weights' group")
         weights_io.load_from_h5(f["model_weights"], model, path)

@@ -9,6 +9,7 @@ ValueError naming the file and what is wrong with it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import io
 import json
@@ -18,6 +19,7 @@ import zipfile
 
 import h5py
 
+from kgraph import allocation
 from kgraph.saving import file_io, weights_io
 from kgraph.saving.walk import is_saveable, saveables
 from kgraph.saving.object_registration import CustomObjectScope, SafeModeScope
@@ -170,13 +172,17 @@ def _parse_config(raw: bytes, source: str) -> dict:
 
 
 def model_from_config(config: dict, source: str, custom_objects=None, compile: bool = True,
-                      safe_mode: bool | None = True):
-    """Builds the model a parsed config describes; unknown classes and bad configs name `source`."""
+                      safe_mode: bool | None = True, weight_bytes: int | None = None):
+    """Builds the model a parsed config describes; unknown classes and bad configs name `source`.
+
+    `weight_bytes`, the size of the weights stored with the config, bounds every weight the config declares.
+    """
     config = dict(config)
     if not compile:
         config.pop("compile_config", None)
+    bound = allocation.weights_bounded_by(weight_bytes, source) if weight_bytes is not None else contextlib.nullcontext()
     try:
-        with CustomObjectScope(custom_objects), SafeModeScope(safe_mode), object_sharing_scope():
+        with CustomObjectScope(custom_objects), SafeModeScope(safe_mode), object_sharing_scope(), bound:
             model = deserialize_keras_object(config, custom_objects=custom_objects, safe_mode=safe_mode)
     except UnknownObjectError as e:
         raise ValueError(f"Cannot load {source}: {e}") from None
@@ -225,8 +231,9 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
                 assets = _extract_assets(archive, extracted)
         except zipfile.BadZipFile as e:
             raise ValueError(f"{path} is not a valid .keras file (a truncated or corrupt zip archive): {e}") from None
-        model = model_from_config(config, path, custom_objects, compile, safe_mode)
-        _load_weights_into(model, weights, f"{path} ({WEIGHTS_FILENAME})", compile)
+        with _open_weights(weights, f"{path} ({WEIGHTS_FILENAME})") as root:
+            model = model_from_config(config, path, custom_objects, compile, safe_mode, weight_bytes=len(weights))
+            weights_io.load_structural(root, model, f"{path} ({WEIGHTS_FILENAME})", load_optimizer=compile)
         load_assets(model, assets)
     return model
 
@@ -245,17 +252,18 @@ def _load_folder(path: str, custom_objects, compile: bool, safe_mode: bool):
         if os.path.exists(os.path.join(path, METADATA_FILENAME)) else None
     _check_metadata(metadata, path)
     config = _parse_config(read(CONFIG_FILENAME, file_io.MAX_CONFIG_BYTES), path)
-    model = model_from_config(config, path, custom_objects, compile, safe_mode)
-    _load_weights_into(model, read(WEIGHTS_FILENAME, None), os.path.join(path, WEIGHTS_FILENAME), compile)
+    weights = read(WEIGHTS_FILENAME, None)
+    with _open_weights(weights, os.path.join(path, WEIGHTS_FILENAME)) as root:
+        model = model_from_config(config, path, custom_objects, compile, safe_mode, weight_bytes=len(weights))
+        weights_io.load_structural(root, model, os.path.join(path, WEIGHTS_FILENAME), load_optimizer=compile)
     assets = os.path.join(path, ASSETS_DIRNAME)
     load_assets(model, assets if os.path.isdir(assets) else None)
     return model
 
 
-def _load_weights_into(model, data: bytes, source: str, compile: bool) -> None:
+def _open_weights(data: bytes, source: str) -> h5py.File:
+    """The weights file, opened before the model is built so that a file that is not HDF5 is named as such."""
     try:
-        handle = h5py.File(io.BytesIO(data), "r")
+        return h5py.File(io.BytesIO(data), "r")
     except OSError as e:
         raise ValueError(f"{source} is not a readable HDF5 file (truncated or corrupt?): {e}") from None
-    with handle as root:
-        weights_io.load_structural(root, model, source, load_optimizer=compile)
