@@ -130,7 +130,17 @@ def test_bad_arguments_and_inputs_fail_naming_them():
     with pytest.raises(ValueError, match=r"static input shapes for the spatial dimension"):
         layers.ConvLSTM1D(2, 3).build((None, 3, None, 2))
     x = kgraph.Input(shape=SEQ1.shape[1:])
-    model = kgraph.Model(x, layers.ConvLSTM1D(2, 3, dropout=0.5, name="dropped")(x))
+    model = kgraph.Model(x, layers.ConvLSTM1D(2, 3, recurrent_dropout=0.5, name="dropped")(x))
     model.predict(SEQ1, verbose=0)
-    with pytest.raises(NotImplementedError, match=r"'conv_lstm_cell'.*dropout"):
+    with pytest.raises(NotImplementedError, match=r"'dropped'.*recurrent_dropout"):
         model(SEQ1, training=True)
+
+
+def test_input_dropout_acts_only_in_training_and_trains():
+    x = kgraph.Input(shape=SEQ1.shape[1:])
+    model = kgraph.Model(x, layers.ConvLSTM1D(2, 3, dropout=0.5, seed=1)(x))
+    inference = model.predict(SEQ1, verbose=0)
+    np.testing.assert_allclose(np.asarray(model(SEQ1, training=False)), inference, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(np.asarray(model(SEQ1, training=True)), inference)
+    model.compile(optimizer="sgd", loss="mse")
+    assert np.isfinite(model.train_on_batch(SEQ1, np.zeros_like(inference)))

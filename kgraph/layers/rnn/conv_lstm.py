@@ -5,9 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from kgraph import activations, constraints, initializers, ops, regularizers
+from kgraph import random as kg_random
 from kgraph.layers.convolutional.base_conv import ConvLayer
 from kgraph.layers.rnn.orthogonal import get_initializer
 from kgraph.layers.rnn.rnn import RNN
+from kgraph.ops.nn import dropout_with_key
+from kgraph.tracing import current_trace
 
 CELL_ARGS = ("filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "activation",
              "recurrent_activation", "use_bias", "kernel_initializer", "recurrent_initializer", "bias_initializer",
@@ -50,6 +53,7 @@ class ConvLSTMCell(ConvLayer):
         self.dropout = min(1.0, max(0.0, dropout))
         self.recurrent_dropout = min(1.0, max(0.0, recurrent_dropout))
         self.seed = seed
+        self._seed_offset = kg_random.next_seed() if seed is None else int(seed)
         self.state_size = -1
 
     def state_shape(self, input_shape) -> tuple:
@@ -88,10 +92,15 @@ class ConvLSTMCell(ConvLayer):
 
         return bias_with_unit_forget_gate
 
+    def drop_inputs(self, sequences):
+        """`sequences` with `dropout` applied while training: one mask over (batch, *spatial, channels) for every
+        step, as kgraph's fused cells drop their inputs."""
+        trace = current_trace()
+        key = trace.rng() if trace is not None else kg_random.key()
+        ones = ops.ones_like(ops.sum(sequences, axis=1))
+        return ops.multiply(sequences, ops.expand_dims(dropout_with_key(ones, self.dropout, self._seed_offset, key), 1))
+
     def call(self, inputs, states, training=False):
-        if training and (self.dropout > 0 or self.recurrent_dropout > 0):
-            raise NotImplementedError(f"Layer {self.name!r}: dropout and recurrent_dropout are not supported in "
-                                      "training by kgraph's ConvLSTM layers; set them to 0")
         h_tm1, c_tm1 = states[0], states[1]
         channel_axis = 1 if self.data_format == "channels_first" else -1
         x = ops.conv(inputs, self.kernel, strides=self.strides, padding=self.padding, data_format=self.data_format,
@@ -177,6 +186,14 @@ class ConvLSTM(RNN):
         self.state_size = [state, state]
         super().build(sequences_shape, initial_state_shape)
 
+    def _recur(self, sequences, states: list, mask, training):
+        if training and self.cell.recurrent_dropout > 0:
+            raise NotImplementedError(f"Layer {self.name!r}: recurrent_dropout is not supported in training by "
+                                      "kgraph's ConvLSTM layers; use dropout on the inputs")
+        if training and self.cell.dropout > 0:
+            sequences = self.cell.drop_inputs(sequences)
+        return super()._recur(sequences, states, mask, training)
+
     def get_config(self) -> dict:
         config = {key: value for key, value in super().get_config().items() if key != "cell"}
         cell = {key: value for key, value in self.cell.get_config().items() if key not in ("name", "trainable",
@@ -201,8 +218,9 @@ class ConvLSTM1D(ConvLSTM):
         use_bias, kernel_initializer, recurrent_initializer, bias_initializer, unit_forget_bias: as for LSTM.
         kernel_regularizer, recurrent_regularizer, bias_regularizer, activity_regularizer: penalties on the loss.
         kernel_constraint, recurrent_constraint, bias_constraint: constraints on the weights.
-        dropout, recurrent_dropout: Keras' dropout rates; kgraph does not support them in training.
-        seed: a seed for the dropout masks.
+        dropout: the fraction of the inputs dropped while training (one mask for every step).
+        recurrent_dropout: the fraction of the recurrent state dropped; kgraph does not support it in training.
+        seed: an int making the dropout masks reproducible.
         return_sequences, return_state, go_backwards, stateful: as for RNN.
     """
 
