@@ -90,12 +90,12 @@ def test_initial_states_match_keras():
 
 
 @pytest.mark.parametrize("rank", [1, 2, 3])
-def test_weights_have_keras_names_shapes_order_and_initial_values(rank):
+def test_weights_have_keras_paths_shapes_order_and_initial_values(rank):
     shape = {1: (None, 4, 9, 3), 2: (None, 3, 6, 5, 2), 3: (None, 3, 4, 4, 3, 2)}[rank]
-    ours, theirs = (getattr(lib.layers, f"ConvLSTM{rank}D")(4, 2) for lib in (kgraph, keras))
+    ours, theirs = (getattr(lib.layers, f"ConvLSTM{rank}D")(4, 2, name="c") for lib in (kgraph, keras))
     ours.build(shape)
     theirs.build(shape)
-    assert [(w.name, w.shape) for w in ours.weights] == [(w.name, tuple(w.shape)) for w in theirs.weights]
+    assert [(w.path, w.shape) for w in ours.weights] == [(w.path, tuple(w.shape)) for w in theirs.weights]
     np.testing.assert_array_equal(ours.cell.bias.numpy(), [0] * 4 + [1] * 4 + [0] * 8)
 
 
@@ -119,7 +119,7 @@ def test_one_training_step_matches_keras():
 
 
 def test_keras_file_loads(tmp_path):
-    assert_keras_file_loads(_model, SEQ2, tmp_path, rtol=RTOL, atol=ATOL, paths=False)
+    assert_keras_file_loads(_model, SEQ2, tmp_path, rtol=RTOL, atol=ATOL)
 
 
 def test_bad_arguments_and_inputs_fail_naming_them():
