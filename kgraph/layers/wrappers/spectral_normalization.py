@@ -18,8 +18,9 @@ class SpectralNormalization(Wrapper):
     al., 2018), as Keras does.
 
     Each training call runs `power_iterations` steps of power iteration from the non-trainable `vector_u`, keeps
-    the new `vector_u`, and runs the layer with its kernel divided by the estimated largest singular value;
-    inference runs the layer as it is.
+    the new `vector_u`, and runs the layer with its kernel divided by the estimated largest singular value, which
+    it also assigns to the kernel: an eager call keeps it, a compiled training step keeps only `vector_u` (the
+    optimizer updates the kernel), as Keras on JAX does. Inference runs the layer as it is.
 
     Args:
         layer: a layer with a `kernel` or `embeddings` weight.
