@@ -2,6 +2,7 @@
 
 from kgraph.layers.activations import *  # noqa: F401,F403
 from kgraph.layers.attention import *  # noqa: F401,F403
+from kgraph.layers.audio import *  # noqa: F401,F403
 from kgraph.layers.convolutional import *  # noqa: F401,F403
 from kgraph.layers.core import *  # noqa: F401,F403
 from kgraph.layers.input_spec import InputSpec

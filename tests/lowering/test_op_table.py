@@ -192,6 +192,7 @@ FAMILIES = [
     ("conv_bias", _emit("conv_bias", {"strides": (1, 1), "dilation_rate": (1, 1)}, KERNEL, CHANNELS), (IMAGES,)),
     ("upsample_nearest", _emit("upsample_nearest", {"scales": (1, 2, 3, 1)}), (IMAGES,)),
     ("attention", lambda q: q.trace.emit("attention", [q, q, q], {"num_heads": 2, "scale": 0.5}), (HEADS,)),
+    ("rfft_dft_padded", lambda x: ops.concatenate(list(ops.rfft(x, 16)), axis=-1), (T,), (17, 21)),
 ]
 ROWS = CORE + FAMILIES
 OPSETS = (13, 17, 21)

@@ -53,7 +53,8 @@ class RNN(Layer):
 
     Args:
         cell: a layer with `state_size` (an int, or a list with one int per state) and `call(inputs, states)`
-            returning `(output, new_states)`.
+            returning `(output, new_states)`; or a StackedRNNCells, whose states (and returned states) are grouped
+            per cell.
         return_sequences: return the output of every step (batch, time, units), else only the last (batch, units).
         return_state: also return the final states, after the output.
         go_backwards: process the sequence from its end; the returned sequence is in that processing order.
@@ -80,12 +81,15 @@ class RNN(Layer):
         if batch_size is not None and self._build_shapes is not None:
             self._build_shapes = (batch_size,) + tuple(self._build_shapes[1:])
         self.cell = cell
+        self._nested_states = callable(getattr(cell, "nest_states", None))
         self.return_sequences = return_sequences
         self.return_state = return_state
         self.go_backwards = go_backwards
         self.stateful = stateful
         self.unroll = unroll
         self.zero_output_for_mask = zero_output_for_mask
+        if self._nested_states:
+            state_size = cell.flat_state_size
         self.state_size = [state_size] if isinstance(state_size, int) else list(state_size)
         self.states = None
         self.outputs_in_input_order = False
@@ -128,6 +132,8 @@ class RNN(Layer):
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
         output_mask = mask if self.return_sequences else None
+        if self.return_state and self._nested_states:
+            return [output_mask] + self.cell.nest_states([None] * len(self.state_size))
         if self.return_state:
             return [output_mask] + [None] * len(self.state_size)
         return output_mask
@@ -139,6 +145,8 @@ class RNN(Layer):
             sequences = ops.cast(sequences, self.compute_dtype)
         if initial_state is not None:
             states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+            if self._nested_states:
+                states = self.cell.flatten_states(states)
             if len(states) != len(self.state_size):
                 raise ValueError(f"Layer {self.name!r} expects {len(self.state_size)} initial state(s), "
                                  f"got {len(states)}")
@@ -155,6 +163,8 @@ class RNN(Layer):
         if self.stateful:
             for variable, value in zip(self.states, final):
                 variable.assign(value)
+        if self._nested_states:
+            final = self.cell.nest_states(final)
         return (output, *final) if self.return_state else output
 
     def _recur(self, sequences, states: list, mask, training):
@@ -163,12 +173,36 @@ class RNN(Layer):
                 "outputs_in_input_order": self.outputs_in_input_order}
         if isinstance(self.cell, FusedCell):
             return self.cell.recur(sequences, states, mask=mask, training=training, **scan)
+        if self._nested_states:
+            return self._recur_nested(sequences, states, mask, scan)
 
         def step(inputs, step_states):
             output, new_states = self.cell(inputs, step_states)
             return output, list(new_states) if isinstance(new_states, (list, tuple)) else [new_states]
 
         return ops.rnn(step, sequences, states, mask=mask, name=f"{self.name}_step", **scan)
+
+    def _recur_nested(self, sequences, states: list, mask, scan: dict):
+        """The scan of a cell with per-cell states (StackedRNNCells). A masked step outputs the first state of the
+        scan, so the last cell's first state (its previous output) goes first, and back in place after."""
+        last = self.cell.state_size[-1]
+        first_of_last = len(states) - (len(last) if isinstance(last, (list, tuple)) else 1)
+        order = [first_of_last] + [i for i in range(len(states)) if i != first_of_last]
+
+        def restore(permuted: list) -> list:
+            flat = [None] * len(permuted)
+            for position, index in enumerate(order):
+                flat[index] = permuted[position]
+            return flat
+
+        def step(inputs, step_states):
+            output, new_states = self.cell(inputs, self.cell.nest_states(restore(step_states)))
+            new_states = self.cell.flatten_states(new_states)
+            return output, [new_states[i] for i in order]
+
+        output, final = ops.rnn(step, sequences, [states[i] for i in order], mask=mask, name=f"{self.name}_step",
+                                **scan)
+        return output, restore(final)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "return_sequences": self.return_sequences, "return_state": self.return_state,
