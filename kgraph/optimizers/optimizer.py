@@ -175,11 +175,7 @@ class Optimizer:
             learning_rate = jnp.asarray(state["learning_rate"], jnp.float32)
         else:
             learning_rate = jnp.asarray(self._schedule(iterations), jnp.float32)
-        if self.weight_decay is not None:
-            params = [
-                p - p * jnp.asarray(self.weight_decay, p.dtype) * learning_rate.astype(p.dtype)
-                for p in params
-            ]
+        params = self._apply_weight_decay(params, learning_rate)
         updates, slots = self._transformation().update(
             grads, state["slots"], params, learning_rate=learning_rate, iterations=iterations
         )
@@ -187,6 +183,12 @@ class Optimizer:
             learning_rate = jnp.asarray(self._schedule(iterations + 1), jnp.float32)
         new_state = {"iterations": iterations + 1, "learning_rate": learning_rate, "slots": slots}
         return self._constrained(optax.apply_updates(params, updates)), new_state
+
+    def _apply_weight_decay(self, params: list[jax.Array], learning_rate: jax.Array) -> list[jax.Array]:
+        """Decays each variable by `variable * weight_decay * learning_rate` before the step, as Keras does."""
+        if self.weight_decay is None:
+            return params
+        return [p - p * jnp.asarray(self.weight_decay, p.dtype) * learning_rate.astype(p.dtype) for p in params]
 
     def track_constraints(self, variables: list) -> None:
         """Records each variable's `constraint`, which every later step applies to that variable's new value
