@@ -15,6 +15,7 @@ from kgraph import tree
 from kgraph.backend.naming import get_uid
 from kgraph.saving.object_registration import register_builtin, register_namespace
 from kgraph.variables import Variable
+from kgraph.paths import scoped
 import numpy as np
 import math
 from kgraph import ops
@@ -228,7 +229,7 @@ class Layer:
         if any(d is None or d < 0 for d in shape):
             raise ValueError(f"Layer {self.name!r}: weight {name!r} needs a fully known shape, got {shape}")
         variable = Variable(initializers.get(initializer), shape=shape, dtype=dtype, trainable=trainable, name=name)
-        variable.path = f"{self.name}/{variable.name}"
+        variable.path = scoped(f"{self.name}/{variable.name}")
         variable.regularizer = regularizers.get(regularizer)
         variable.constraint = constraints.get(constraint)
         (self._trainable_variables if trainable else self._non_trainable_variables).append(variable)
