@@ -14,7 +14,7 @@ from kgraph.version import __version__
 _NAMESPACES = (
     "activations", "applications", "backend", "callbacks", "config", "constraints", "datasets", "distribution",
     "export", "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers", "random", "regularizers",
-    "saving", "tree", "utils",
+    "saving", "tree", "utils", "wrappers",
 )
 _CLASSES = {
     "Initializer": "kgraph.initializers", "Input": "kgraph.layers", "InputLayer": "kgraph.layers",
