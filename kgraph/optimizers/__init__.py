@@ -11,17 +11,19 @@ from kgraph.optimizers.ftrl_adafactor import Adafactor, Ftrl
 from kgraph.optimizers.muon import Muon
 from kgraph.optimizers.optimizer import Optimizer
 from kgraph.optimizers.rmsprop import RMSprop
+from kgraph.optimizers.schedule_free import ScheduleFreeAdamW
 from kgraph.optimizers.sgd import SGD
 from kgraph.optimizers.sign_and_trust import Lamb, Lion
 from kgraph.optimizers import schedules
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Adadelta", "Adafactor", "Adagrad", "Adamax", "Ftrl",
-           "Lamb", "Lion", "Muon", "Nadam", "get", "serialize", "deserialize", "schedules"]
+           "Lamb", "Lion", "Muon", "Nadam", "ScheduleFreeAdamW", "get", "serialize", "deserialize", "schedules"]
 
 # Keras' identifiers: lower-cased class names.
 _BY_NAME: dict[str, type[Optimizer]] = {
     cls.__name__.lower(): cls
-    for cls in (Adam, AdamW, RMSprop, SGD, Adadelta, Adafactor, Adagrad, Adamax, Ftrl, Lamb, Lion, Muon, Nadam)
+    for cls in (Adam, AdamW, RMSprop, SGD, Adadelta, Adafactor, Adagrad, Adamax, Ftrl, Lamb, Lion, Muon, Nadam,
+                ScheduleFreeAdamW)
 }
 
 
