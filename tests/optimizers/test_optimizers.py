@@ -268,7 +268,7 @@ def test_get_rejects_bad_identifiers():
         ko.get("adamm")
     assert str(err.value) == (
         "Could not interpret optimizer identifier: 'adamm'. Expected one of: adadelta, adafactor, adagrad, adam, "
-        "adamax, adamw, ftrl, lamb, lion, muon, nadam, rmsprop, schedulefreeadamw, sgd."
+        "adamax, adamw, ftrl, lamb, lion, multioptimizer, muon, nadam, rmsprop, schedulefreeadamw, sgd."
     )
     with pytest.raises(ValueError, match="'Muonn'"):
         ko.deserialize({"class_name": "Muonn", "config": {}})
