@@ -60,8 +60,8 @@ def _fit_both(make):
 
 
 def test_jax_layer_trains_as_keras():
-    ours, theirs = _fit_both(lambda module: module.layers.JaxLayer(dense_call, params=PARAMS))
-    assert [w.path for w in ours.weights] == [w.path for w in theirs.weights]
+    ours, theirs = _fit_both(lambda module: module.layers.JaxLayer(dense_call, params=PARAMS, name="jax"))
+    assert [w.path for w in ours.weights] == [w.path for w in theirs.weights] == ["jax/variable", "jax/variable_1"]
 
 
 def test_jax_layer_state_updates_as_keras():
