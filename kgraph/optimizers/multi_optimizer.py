@@ -135,6 +135,7 @@ class MultiOptimizer(Optimizer):
             if opt is not None and not any(opt is known for known in self._inner_optimizers):
                 self._inner_optimizers.append(opt)
         self._groups: list[int] | None = None
+        self._own = None
 
     @property
     def optimizers(self) -> list[Optimizer]:
@@ -153,15 +154,20 @@ class MultiOptimizer(Optimizer):
 
     @property
     def state(self):
-        return self._state
+        """Its own step counter and learning-rate slot, then each inner optimizer's state (`{}` for one that trains
+        nothing), saved flat in this order as Keras saves a MultiOptimizer's variables."""
+        if self._own is None:
+            return None
+        return {**self._own, "slots": [{} if opt.state is None else opt.state for opt in self._inner_optimizers]}
 
     @state.setter
     def state(self, value) -> None:
-        """Keeps each inner optimizer's `state` (its iterations, its averages) in step with the combined one."""
-        self._state = value
-        if value is not None:
-            for opt, inner in zip(self._inner_optimizers, value["slots"]):
-                opt.state = inner
+        if value is None:
+            self._own = None
+            return
+        self._own = {"iterations": value["iterations"], "learning_rate": value["learning_rate"]}
+        for opt, inner in zip(self._inner_optimizers, value["slots"]):
+            opt.state = inner if inner else None
 
     def track_constraints(self, variables: list) -> None:
         """Routes the variables (by path) to the inner optimizers, which track their constraints."""

@@ -355,6 +355,7 @@ class Optimizer:
         variables = source() if source is not None else None
         if variables is None:
             return None
+        self.track_constraints(variables)  # optimizers that route variables by path (Muon, MultiOptimizer) read them
         return jax.eval_shape(self.init, [v.value for v in variables])
 
     def get_config(self) -> dict[str, Any]:

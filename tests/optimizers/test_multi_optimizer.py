@@ -88,3 +88,25 @@ def test_fit_matches_keras_and_refuses_arrays():
         np.testing.assert_allclose(mine, ref, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="paths"):
         _build(ko).build([jnp.zeros(3)])
+
+
+def test_saved_state_crosses_to_keras_and_back(tmp_path):
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(size=(16, 3)).astype("float32"), rng.normal(size=(16, 1)).astype("float32")
+    model = kgraph.Sequential([kgraph.Input((3,)), kgraph.layers.Dense(4, name="encoder"),
+                               kgraph.layers.Dense(1, name="head")])
+    model.compile(ko.MultiOptimizer(ko.OptimizerMap(ko.SGD(0.1, momentum=0.9), {".*encoder.*": ko.Adam(0.01)})),
+                  loss="mse")
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    trained = [np.asarray(v) for v in model.optimizer.variables]
+    path = tmp_path / "multi.keras"
+    model.save(path)
+    theirs = keras.saving.load_model(path)
+    assert len(theirs.optimizer.variables) == len(trained) == 12
+    for ref, mine in zip(theirs.optimizer.variables, trained):
+        np.testing.assert_allclose(np.asarray(ref), mine)
+    theirs.save(tmp_path / "resaved.keras")
+    again = kgraph.saving.load_model(tmp_path / "resaved.keras")
+    for value, mine in zip(again.optimizer.variables, trained):
+        np.testing.assert_allclose(np.asarray(value), mine)
+    assert [opt.iterations for opt in again.optimizer.optimizers] == [2, 2]
