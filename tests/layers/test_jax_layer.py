@@ -61,7 +61,9 @@ def _fit_both(make):
 
 def test_jax_layer_trains_as_keras():
     ours, theirs = _fit_both(lambda module: module.layers.JaxLayer(dense_call, params=PARAMS, name="jax"))
-    assert [w.path for w in ours.weights] == [w.path for w in theirs.weights] == ["jax/variable", "jax/variable_1"]
+    # Keras numbers unnamed variables across the session ("variable_224"); kgraph numbers them per layer.
+    assert [w.path for w in ours.weights] == ["jax/variable", "jax/variable_1"]
+    assert all(w.path.startswith("jax/variable") for w in theirs.weights)
 
 
 def test_jax_layer_state_updates_as_keras():
