@@ -127,7 +127,7 @@ class JaxLayer(Layer):
             def create(value):
                 array = np.asarray(value)
                 dtype = canonical_dtype(array.dtype)
-                name = "variable" if count[0] == 0 else f"variable_{count[0]}"  # Keras' names for unnamed weights
+                name = "variable" if count[0] == 0 else f"variable_{count[0]}"  # numbered per layer
                 count[0] += 1
                 return self.add_weight(shape=array.shape, initializer=lambda shape, dtype=None, v=array: v,
                                        dtype=None if is_float(dtype) else dtype, trainable=trainable, name=name)
