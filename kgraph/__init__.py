@@ -14,13 +14,14 @@ from kgraph.version import __version__
 _NAMESPACES = (
     "activations", "applications", "backend", "callbacks", "config", "constraints", "datasets", "distribution",
     "export", "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers", "random", "regularizers",
-    "saving", "tree", "utils",
+    "saving", "tree", "utils", "wrappers",
 )
 _CLASSES = {
     "Initializer": "kgraph.initializers", "Input": "kgraph.layers", "InputLayer": "kgraph.layers",
     "InputSpec": "kgraph.layers", "KerasTensor": "kgraph.keras_tensor", "Layer": "kgraph.layers",
     "Loss": "kgraph.losses", "Metric": "kgraph.metrics", "Model": "kgraph.models", "Optimizer": "kgraph.optimizers",
     "Regularizer": "kgraph.regularizers", "Sequential": "kgraph.models", "Variable": "kgraph.variables",
+    "StatelessScope": "kgraph.scopes", "device": "kgraph.scopes", "name_scope": "kgraph.scopes",
 }
 
 

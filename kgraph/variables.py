@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from kgraph import config, context
+from kgraph.paths import scoped
 from kgraph.ir.types import canonical_dtype
 from kgraph.operators import TensorOperators
 from kgraph.tracing import SymbolicTensor
@@ -72,7 +73,7 @@ class Variable(TensorOperators):
 
     def __init__(self, initializer, shape=None, dtype=None, trainable: bool = True, name: str | None = None):
         self.name = name or "variable"
-        self.path = self.name
+        self.path = scoped(self.name)
         self.trainable = trainable
         if callable(initializer) or isinstance(initializer, str):
             if shape is None:

@@ -9,7 +9,7 @@ import keras
 import pytest
 
 NAMESPACES = [
-    "ops", "random", "utils", "tree", "backend", "config", "layers", "losses", "metrics", "optimizers",
+    "ops", "ops.nn", "ops.numpy", "ops.image", "ops.linalg", "random", "utils", "tree", "backend", "config", "layers", "losses", "metrics", "optimizers",
     "optimizers.schedules", "initializers", "regularizers", "constraints", "activations", "callbacks", "models",
     "saving", "applications", "mixed_precision", "",
 ]

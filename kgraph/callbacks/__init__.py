@@ -15,9 +15,11 @@ from kgraph.callbacks.learning_rate_scheduler import LearningRateScheduler
 from kgraph.callbacks.model_checkpoint import ModelCheckpoint
 from kgraph.callbacks.monitor_callback import MonitorCallback
 from kgraph.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
+from kgraph.callbacks.remote_monitor import RemoteMonitor
+from kgraph.callbacks.swap_ema_weights import SwapEMAWeights
 from kgraph.callbacks.tensorboard import TensorBoard
 from kgraph.callbacks.terminate_on_nan import TerminateOnNaN
 from kgraph.callbacks import experimental
 
 __all__ += ["BackupAndRestore", "CSVLogger", "EarlyStopping", "LambdaCallback", "LearningRateScheduler",
-            "ModelCheckpoint", "MonitorCallback", "ReduceLROnPlateau", "TensorBoard", "TerminateOnNaN", "experimental"]
+            "ModelCheckpoint", "MonitorCallback", "ReduceLROnPlateau", "RemoteMonitor", "SwapEMAWeights", "TensorBoard", "TerminateOnNaN", "experimental"]

@@ -16,6 +16,7 @@ from kgraph.backend.naming import get_uid
 from kgraph.saving.object_registration import register_builtin, register_namespace
 from kgraph.variables import Variable
 from kgraph import allocation
+from kgraph.paths import scoped
 import numpy as np
 import math
 from kgraph import ops
@@ -230,7 +231,7 @@ class Layer:
             raise ValueError(f"Layer {self.name!r}: weight {name!r} needs a fully known shape, got {shape}")
         allocation.check_weight(f"Layer {self.name!r}", name, shape, dtype)
         variable = Variable(initializers.get(initializer), shape=shape, dtype=dtype, trainable=trainable, name=name)
-        variable.path = f"{self.name}/{variable.name}"
+        variable.path = scoped(f"{self.name}/{variable.name}")
         variable.regularizer = regularizers.get(regularizer)
         variable.constraint = constraints.get(constraint)
         (self._trainable_variables if trainable else self._non_trainable_variables).append(variable)

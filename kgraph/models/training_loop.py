@@ -184,6 +184,8 @@ class TrainingLoop:
             callback_list.on_epoch_end(epoch, epoch_logs)
             if self.stop_training:
                 break
+        if epochs > 0:
+            self.optimizer.finalize_variable_values(trainable)
         callback_list.on_train_end(epoch_logs)
         return callback_list.history
 
@@ -228,9 +230,9 @@ class TrainingLoop:
         trainable, frozen = self._partition()
         stream = not isinstance(adapter, ArrayDataAdapter)
         run = self._executable("test", program, self._param_index(program, trainable, frozen), stream)
+        callback_list.on_test_begin()  # first: a callback may set the weights evaluated (SwapEMAWeights)
         state = self._shard({"trainable": [v.value for v in trainable], "non_trainable": [v.value for v in frozen],
                              "metrics": self._metric_state(reset=True), "rng": kg_random.key()}, trainable, frozen)
-        callback_list.on_test_begin()
         state, logs, _ = self._run_batches("test", adapter, run, state, callback_list, names)
         self._write_metric_state(state["metrics"])
         logs = _float_logs(logs)
@@ -245,13 +247,13 @@ class TrainingLoop:
         trainable, frozen = self._partition_for_inference()
         stream = not isinstance(adapter, ArrayDataAdapter)
         run = self._executable("predict", program, self._param_index(program, trainable, frozen), stream)
-        carry = {"states": {name: program.variables[name].value for name in program.graph.updates}, "rng": kg_random.key()}
-        params = self._shard({"trainable": [v.value for v in trainable], "non_trainable": [v.value for v in frozen],
-                              "carry": carry}, trainable, frozen)
         verbose = 1 if verbose == "auto" else verbose
         callback_list = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
                                      steps=adapter.num_batches)
-        callback_list.on_predict_begin()
+        callback_list.on_predict_begin()  # first: a callback may set the weights used (SwapEMAWeights)
+        carry = {"states": {name: program.variables[name].value for name in program.graph.updates}, "rng": kg_random.key()}
+        params = self._shard({"trainable": [v.value for v in trainable], "non_trainable": [v.value for v in frozen],
+                              "carry": carry}, trainable, frozen)
         chunks = []
         for step, outputs, states in self._predict_batches(adapter, run, params, names, callback_list):
             callback_list.on_predict_batch_begin(step)

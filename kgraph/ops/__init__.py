@@ -30,3 +30,13 @@ from kgraph import operators as _operators  # noqa: E402
 
 # The tensor types (KerasTensor, SymbolicTensor, Variable) get their Python operators from these ops.
 _operators.bind(**{name: globals()[name] for name in _operators.BINARY + _operators.UNARY + ("get_item",)})
+
+from kgraph.ops import families as _families  # noqa: E402
+from kgraph.ops import nn, numpy  # noqa: F401,E402
+
+# `kgraph.ops.nn.relu` and `kgraph.ops.numpy.stack` spell the ops as Keras' sub-namespaces do.
+for _module, _names in ((nn, _families.NN), (numpy, _families.NUMPY)):
+    for _name in _names:
+        setattr(_module, _name, globals()[_name])
+    _module.__all__ = list(_names)
+del _module, _names, _name

@@ -8,19 +8,24 @@ from kgraph.optimizers.adam import Adam
 from kgraph.optimizers.adaptive import Adadelta, Adagrad, Adamax, Nadam
 from kgraph.optimizers.adamw import AdamW
 from kgraph.optimizers.ftrl_adafactor import Adafactor, Ftrl
+from kgraph.optimizers.multi_optimizer import MultiOptimizer, OptimizerMap
+from kgraph.optimizers.muon import Muon
 from kgraph.optimizers.optimizer import Optimizer
 from kgraph.optimizers.rmsprop import RMSprop
+from kgraph.optimizers.schedule_free import ScheduleFreeAdamW
 from kgraph.optimizers.sgd import SGD
 from kgraph.optimizers.sign_and_trust import Lamb, Lion
 from kgraph.optimizers import schedules
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Adadelta", "Adafactor", "Adagrad", "Adamax", "Ftrl",
-           "Lamb", "Lion", "Nadam", "get", "serialize", "deserialize", "schedules"]
+           "Lamb", "Lion", "MultiOptimizer", "Muon", "Nadam", "OptimizerMap", "ScheduleFreeAdamW", "get", "serialize",
+           "deserialize", "schedules"]
 
 # Keras' identifiers: lower-cased class names.
 _BY_NAME: dict[str, type[Optimizer]] = {
     cls.__name__.lower(): cls
-    for cls in (Adam, AdamW, RMSprop, SGD, Adadelta, Adafactor, Adagrad, Adamax, Ftrl, Lamb, Lion, Nadam)
+    for cls in (Adam, AdamW, RMSprop, SGD, Adadelta, Adafactor, Adagrad, Adamax, Ftrl, Lamb, Lion, MultiOptimizer, Muon,
+                Nadam, ScheduleFreeAdamW)
 }
 
 

@@ -24,9 +24,6 @@ from kgraph.optimizers.schedules import learning_rate_schedule as schedules
 # Keras-only constructor arguments, accepted when they hold the Keras default
 # (which makes them inert) so that Keras-written code and configs load.
 _INERT_KERAS_ARGS = {
-    "use_ema": False,
-    "ema_momentum": 0.99,
-    "ema_overwrite_frequency": None,
     "loss_scale_factor": None,
     "gradient_accumulation_steps": None,
 }
@@ -94,6 +91,14 @@ class Optimizer:
             to `[-clipvalue, clipvalue]`.
         global_clipnorm: Float or `None`. If set, all gradients are scaled
             together so that their joint L2 norm is at most this value.
+        use_ema: Whether to keep an exponential moving average of the trained
+            variables (in the state, after the learning rate), which
+            `finalize_variable_values` (at the end of `fit`) writes into them.
+        ema_momentum: Float in [0, 1]: `average = ema_momentum * average +
+            (1 - ema_momentum) * variable` after each step (the first step
+            copies the variable).
+        ema_overwrite_frequency: Int >= 1 or `None`: every this many steps the
+            variables are overwritten by their averages.
         name: String. Defaults to the snake_case class name, made unique.
     """
 
@@ -104,6 +109,9 @@ class Optimizer:
         clipnorm: float | None = None,
         clipvalue: float | None = None,
         global_clipnorm: float | None = None,
+        use_ema: bool = False,
+        ema_momentum: float = 0.99,
+        ema_overwrite_frequency: int | None = None,
         name: str | None = None,
         **kwargs: Any,
     ) -> None:
@@ -129,9 +137,20 @@ class Optimizer:
         self.clipnorm, self.clipvalue, self.global_clipnorm = (
             None if v is None else check_float(k, v) for k, v in clip_args.items()
         )
+        self.use_ema = bool(use_ema)
+        if self.use_ema:
+            ema_momentum = check_float("ema_momentum", ema_momentum, 0.0, 1.0)
+            if ema_overwrite_frequency is not None and (
+                    isinstance(ema_overwrite_frequency, bool) or not isinstance(ema_overwrite_frequency, int)
+                    or ema_overwrite_frequency < 1):
+                raise ValueError("`ema_overwrite_frequency` must be an integer >= 1 or None. Received: "
+                                 f"ema_overwrite_frequency={ema_overwrite_frequency!r}")
+        self.ema_momentum = ema_momentum
+        self.ema_overwrite_frequency = ema_overwrite_frequency
         self.name = name if name is not None else _auto_name(type(self).__name__)
         self.state: dict[str, Any] | None = None
         self._constraints: list = []
+        self._trainable_variables: list = []
 
     def _update_rule(self) -> optax.GradientTransformationExtraArgs:
         """Return the optimizer's own update as an optax transformation."""
@@ -158,6 +177,7 @@ class Optimizer:
             "learning_rate": jnp.asarray(self.learning_rate if self._schedule is None
                                          else self._schedule(jnp.zeros((), jnp.int32)), jnp.float32),
             "slots": self._transformation().init(list(params)),
+            **({"model_variables_moving_average": [jnp.zeros_like(p) for p in params]} if self.use_ema else {}),
         }
 
     def stateless_apply(
@@ -175,23 +195,55 @@ class Optimizer:
             learning_rate = jnp.asarray(state["learning_rate"], jnp.float32)
         else:
             learning_rate = jnp.asarray(self._schedule(iterations), jnp.float32)
-        if self.weight_decay is not None:
-            params = [
-                p - p * jnp.asarray(self.weight_decay, p.dtype) * learning_rate.astype(p.dtype)
-                for p in params
-            ]
+        params = self._apply_weight_decay(params, learning_rate)
         updates, slots = self._transformation().update(
             grads, state["slots"], params, learning_rate=learning_rate, iterations=iterations
         )
         if self._schedule is not None:  # the state holds the rate the next step uses, as without a schedule
             learning_rate = jnp.asarray(self._schedule(iterations + 1), jnp.float32)
         new_state = {"iterations": iterations + 1, "learning_rate": learning_rate, "slots": slots}
-        return self._constrained(optax.apply_updates(params, updates)), new_state
+        params = optax.apply_updates(params, updates)
+        if self.use_ema:
+            params, new_state["model_variables_moving_average"] = self._moving_average(
+                params, state["model_variables_moving_average"], iterations)
+        return self._constrained(params), new_state
+
+    def _moving_average(self, params: list[jax.Array], averages: list[jax.Array], iterations: jax.Array):
+        """Keras' EMA after a step: the new averages, and the variables overwritten by them every
+        `ema_overwrite_frequency` steps."""
+        averages = [
+            (momentum := (iterations != 0).astype(p.dtype) * jnp.asarray(self.ema_momentum, p.dtype)) * a
+            + (1 - momentum) * p
+            for p, a in zip(params, averages)
+        ]
+        if self.ema_overwrite_frequency:
+            overwrite = (iterations + 1) % self.ema_overwrite_frequency == 0
+            params = [jnp.where(overwrite, a, p) for p, a in zip(params, averages)]
+        return params, averages
+
+    def finalize_variable_values(self, var_list: list) -> None:
+        """With `use_ema`, writes the moving averages into `var_list` (the trained variables, in order)."""
+        if not self.use_ema or self.state is None:
+            return
+        averages = self.state["model_variables_moving_average"]
+        if len(var_list) != len(averages):
+            raise ValueError(f"The length of model variables ({len(var_list)}) to override does not match the length "
+                             f"of model variables stored in the optimizer ({len(averages)}). Please check if the "
+                             "optimizer was called on your model.")
+        for variable, average in zip(var_list, averages):
+            variable.assign(average)
+
+    def _apply_weight_decay(self, params: list[jax.Array], learning_rate: jax.Array) -> list[jax.Array]:
+        """Decays each variable by `variable * weight_decay * learning_rate` before the step, as Keras does."""
+        if self.weight_decay is None:
+            return params
+        return [p - p * jnp.asarray(self.weight_decay, p.dtype) * learning_rate.astype(p.dtype) for p in params]
 
     def track_constraints(self, variables: list) -> None:
         """Records each variable's `constraint`, which every later step applies to that variable's new value
         (Keras' rule); `variables` are in the order of the `params` the steps receive."""
         self._constraints = [getattr(v, "constraint", None) for v in variables]
+        self._trainable_variables = list(variables)
 
     def _constrained(self, params: list[jax.Array]) -> list[jax.Array]:
         if not any(c is not None for c in self._constraints):
@@ -256,7 +308,8 @@ class Optimizer:
         if self.state is None:
             return []
         if self._schedule is not None:
-            return [self.state["iterations"], *jax.tree.leaves(self.state["slots"])]
+            return [self.state["iterations"], *jax.tree.leaves(
+                {k: v for k, v in self.state.items() if k not in ("iterations", "learning_rate")})]
         return jax.tree.leaves(self.state)
 
     # --- saving hooks: Keras' protocol, called by kgraph.saving with the `optimizer` group of a weights file ---
@@ -302,6 +355,7 @@ class Optimizer:
         variables = source() if source is not None else None
         if variables is None:
             return None
+        self.track_constraints(variables)  # optimizers that route variables by path (Muon, MultiOptimizer) read them
         return jax.eval_shape(self.init, [v.value for v in variables])
 
     def get_config(self) -> dict[str, Any]:
@@ -313,6 +367,9 @@ class Optimizer:
             "clipnorm": self.clipnorm,
             "global_clipnorm": self.global_clipnorm,
             "clipvalue": self.clipvalue,
+            "use_ema": self.use_ema,
+            "ema_momentum": self.ema_momentum,
+            "ema_overwrite_frequency": self.ema_overwrite_frequency,
         }
 
     @classmethod

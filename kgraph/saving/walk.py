@@ -59,6 +59,9 @@ def children(saveable) -> Iterator[tuple[str, Any]]:
     """(attribute, saveable or container of saveables) in Keras' order."""
     kind = saveable._obj_type()
     if kind in _CHILDLESS_KINDS:
+        inner = getattr(saveable, "optimizers", None)  # a MultiOptimizer's inner optimizers, which Keras walks too
+        if isinstance(inner, list) and inner:
+            yield "optimizers", inner
         return
     if kind in _GRAPH_KINDS:
         yield "layers", saveable._saved_layers

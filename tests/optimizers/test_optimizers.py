@@ -39,13 +39,17 @@ CASES = [
     ("Lion", {"learning_rate": 0.01, "beta_1": 0.5, "beta_2": 0.9}),
     ("Lamb", {}),
     ("Lamb", {"learning_rate": 0.01, "global_clipnorm": 1.0}),
+    ("SGD", {"learning_rate": 0.1, "momentum": 0.9, "use_ema": True}),
+    ("Adam", {"learning_rate": 0.01, "use_ema": True, "ema_momentum": 0.8, "ema_overwrite_frequency": 3}),
 ]
-# Ftrl assigns each variable a new value; as an additive update `w + (new - w)` it is exact only up to an ulp of
+# Ftrl and ScheduleFreeAdamW assign each variable a new value; as an additive update `w + (new - w)` it is exact only up to an ulp of
 # the old `w`, so its weights are compared with that much absolute slack.
 ASSIGNING = [
     ("Ftrl", {}),
     ("Ftrl", {"learning_rate": 0.1, "l1_regularization_strength": 0.01, "l2_regularization_strength": 0.1,
               "l2_shrinkage_regularization_strength": 0.05, "beta": 0.5}),
+    ("ScheduleFreeAdamW", {}),
+    ("ScheduleFreeAdamW", {"learning_rate": 0.01, "beta_1": 0.8, "warmup_steps": 5, "weight_decay": 0.05}),
 ]
 # Optimizers whose state kgraph lays out differently from Keras' variable list (Nadam's running momentum
 # product, Adafactor's factored moments of vectors): their weights are compared at every step, the state not.
@@ -264,10 +268,10 @@ def test_get_rejects_bad_identifiers():
         ko.get("adamm")
     assert str(err.value) == (
         "Could not interpret optimizer identifier: 'adamm'. Expected one of: adadelta, adafactor, adagrad, adam, "
-        "adamax, adamw, ftrl, lamb, lion, nadam, rmsprop, sgd."
+        "adamax, adamw, ftrl, lamb, lion, multioptimizer, muon, nadam, rmsprop, schedulefreeadamw, sgd."
     )
-    with pytest.raises(ValueError, match="'Muon'"):
-        ko.deserialize({"class_name": "Muon", "config": {}})
+    with pytest.raises(ValueError, match="'Muonn'"):
+        ko.deserialize({"class_name": "Muonn", "config": {}})
     with pytest.raises(TypeError, match="int"):
         ko.get(3)
     with pytest.raises(TypeError, match="Optimizer"):
@@ -318,7 +322,8 @@ def test_serialize_round_trip_and_keras_interop(opt):
         (lambda: ko.Adam(clipnorm=1.0, clipvalue=1.0), ValueError, ["clipnorm=1.0", "clipvalue=1.0"]),
         (lambda: ko.Adam(learning_rate="fast"), TypeError, ["learning_rate", "'fast'"]),
         (lambda: ko.Adam(foo=1, bar=2), TypeError, ["Adam", "foo=1", "bar=2"]),
-        (lambda: ko.Adam(use_ema=True), TypeError, ["use_ema=True"]),
+        (lambda: ko.Adam(use_ema=True, ema_momentum=1.5), ValueError, ["ema_momentum", "1.5"]),
+        (lambda: ko.Adam(use_ema=True, ema_overwrite_frequency=0), ValueError, ["ema_overwrite_frequency", "0"]),
     ],
 )
 def test_bad_arguments(make, error, fragments):
