@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import re
@@ -16,7 +17,7 @@ from kgraph.backend.naming import get_uid
 from kgraph.saving.object_registration import register_builtin, register_namespace
 from kgraph.variables import Variable
 from kgraph import allocation
-from kgraph.paths import scoped
+from kgraph.paths import name_scope, scoped
 import numpy as np
 import math
 from kgraph import ops
@@ -77,19 +78,22 @@ class Layer:
     """
 
     def __init_subclass__(cls, **kwargs):
-        """A subclass's own `build` marks the layer built when it returns, also when users call it directly; kgraph's
-        own layers register with saving, so configs that name them load."""
+        """A subclass's own `build` runs under the layer's name scope, as in Keras (weights made there, and by the
+        sublayers it builds, get paths like `time_distributed/dense/kernel`), and marks the layer built when it
+        returns, also when users call it directly; kgraph's own layers register with saving, so configs that name
+        them load."""
         super().__init_subclass__(**kwargs)
         if cls.__module__.startswith("kgraph."):
             register_builtin(cls)
         build = cls.__dict__.get("build")
         if build is not None and not getattr(build, "_marks_built", False):
+            @functools.wraps(build)
             def wrapped(self, *args, **kwargs):
-                result = build(self, *args, **kwargs)
+                with name_scope(self.name, caller=self):
+                    result = build(self, *args, **kwargs)
                 self.built = True
                 return result
 
-            wrapped.__name__, wrapped.__doc__, wrapped.__qualname__ = build.__name__, build.__doc__, build.__qualname__
             wrapped._marks_built = True
             cls.build = wrapped
 
@@ -231,7 +235,8 @@ class Layer:
             raise ValueError(f"Layer {self.name!r}: weight {name!r} needs a fully known shape, got {shape}")
         allocation.check_weight(f"Layer {self.name!r}", name, shape, dtype)
         variable = Variable(initializers.get(initializer), shape=shape, dtype=dtype, trainable=trainable, name=name)
-        variable.path = scoped(f"{self.name}/{variable.name}")
+        with name_scope(self.name, caller=self):
+            variable.path = scoped(variable.name)
         variable.regularizer = regularizers.get(regularizer)
         variable.constraint = constraints.get(constraint)
         (self._trainable_variables if trainable else self._non_trainable_variables).append(variable)
@@ -250,6 +255,10 @@ class Layer:
         raise NotImplementedError(f"Layer {type(self).__name__} does not implement call()")
 
     def __call__(self, *args, **kwargs):
+        with name_scope(self.name, caller=self):
+            return self._scoped_call(args, kwargs)
+
+    def _scoped_call(self, args, kwargs):
         if any(isinstance(x, KerasTensor) for x in tree.flatten([list(args), kwargs])):
             return self._functional_call(args, kwargs)
         self._maybe_build(args, kwargs)

@@ -7,6 +7,7 @@ from kgraph.layers.core.input_layer import Input, InputLayer
 from kgraph.layers.layer import Layer, unique_name
 from kgraph.models.model import Model
 from kgraph.models.functional import Functional
+from kgraph.paths import name_scope
 
 
 def _input_shape_of(layer: Layer):
@@ -77,8 +78,9 @@ class Sequential(Model):
             return
 
         x = self._input_layer.output
-        for layer in self._layers:
-            x = layer(x)
+        with name_scope(self.name, caller=self):
+            for layer in self._layers:
+                x = layer(x)
         object.__setattr__(self, "_functional", Functional(self._input_layer.output, x, name=f"{self.name}_graph"))
         self.built = True
 

@@ -1,5 +1,7 @@
 """TimeDistributed and Wrapper: Keras parity on XLA and ONNX Runtime with gradients, config round trips."""
 
+import re
+
 import keras
 import numpy as np
 import pytest
@@ -65,3 +67,25 @@ def test_reversible_embedding_weights_config_and_mask():
         assert config[key] == expected[key]
     masked = kgraph.layers.ReversibleEmbedding(6, 4, mask_zero=True)(TOKENS)
     np.testing.assert_array_equal(np.asarray(masked._keras_mask), TOKENS != 0)
+
+
+
+def _strip_counters(path: str) -> str:
+    """A variable path without the `_N` suffixes that each library's per-session name counters add."""
+    return re.sub(r"_\d+(?=/|$)", "", path)
+
+
+def test_variable_paths_follow_keras_name_scopes_in_sequential_and_wrappers():
+    def paths(lib):
+        model = lib.Sequential([lib.Input((5, 4)), lib.layers.TimeDistributed(lib.layers.Dense(3)),
+                                lib.layers.Bidirectional(lib.layers.LSTM(2)), lib.layers.Dense(1)])
+        inputs = lib.Input((5, 4))
+        functional = lib.Model(inputs, lib.layers.TimeDistributed(lib.layers.Dense(3))(inputs))
+        lazy = lib.Sequential([lib.layers.Dense(2), lib.layers.BatchNormalization()])
+        lazy(lib.ops.ones((2, 3)))
+        return [_strip_counters(w.path) for m in (model, functional, lazy) for w in m.weights]
+
+    ours = paths(kgraph)
+    assert ours == paths(keras)
+    assert "sequential/bidirectional/forward_lstm/lstm_cell/kernel" in ours
+    assert "time_distributed/dense/kernel" in ours

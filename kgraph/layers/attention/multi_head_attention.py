@@ -48,8 +48,6 @@ class _HeadProjection(Layer):
             self.bias = self.add_weight(shape=kernel_shape[contract:], initializer=owner._bias_initializer,
                                         regularizer=owner._bias_regularizer, constraint=owner._bias_constraint,
                                         name="bias")
-        for weight in self.weights:
-            weight.path = f"{owner.name}/{name}/{weight.name}"
         self.built = True
 
     def call(self, inputs):

@@ -184,11 +184,7 @@ class ConvLSTM(RNN):
                              f"(batch, timesteps, {self.rank} spatial dims and channels), got input shape {shape}")
         state = self.cell.state_shape((shape[0],) + shape[2:])
         self.state_size = [state, state]
-        built = self.cell.built
         super().build(sequences_shape, initial_state_shape)
-        if not built:
-            for weight in self.cell.weights:
-                weight.path = f"{self.name}/{weight.path}"
 
     def _recur(self, sequences, states: list, mask, training):
         if training and self.cell.recurrent_dropout > 0:

@@ -36,8 +36,6 @@ class SpectralNormalization(Wrapper):
 
     def build(self, input_shape=None) -> None:
         super().build(input_shape)
-        for weight in self.layer.weights:
-            weight.path = f"{self.name}/{weight.path}"
         if hasattr(self.layer, "kernel"):
             self._kernel_name = "kernel"
         elif hasattr(self.layer, "embeddings"):
