@@ -138,8 +138,6 @@ class TrainingLoop:
 
     def _fit(self, adapter, program, names, epochs, verbose, callbacks, validation_data, initial_epoch,
              validation_steps, validation_batch_size, validation_freq):
-        if not self._compiled_loss.has_loss and not program.graph.losses:
-            raise ValueError("No loss to compute. Provide a `loss` argument in `compile()` or add losses with `add_loss`.")
         val_adapter = None
         if validation_data is not None:
             val_adapter = self._validation_adapter(validation_data, validation_batch_size, validation_steps, names)
@@ -224,11 +222,10 @@ class TrainingLoop:
         trainable, frozen = self._partition()
         stream = not isinstance(adapter, ArrayDataAdapter)
         run = self._executable("test", program, self._param_index(program, trainable, frozen), stream)
-        state = self._shard({"trainable": [v.value for v in trainable], "non_trainable": [v.value for v in frozen],
-                             "metrics": self._metric_state(reset=True), "rng": kg_random.key()}, trainable, frozen)
+        state = self._test_state(trainable, frozen)
         callback_list.on_test_begin()
         state, logs, _ = self._run_batches("test", adapter, run, state, callback_list, names)
-        self._write_metric_state(state["metrics"])
+        self._write_metric_state(state.metrics)
         logs = _float_logs(logs)
         callback_list.on_test_end(logs)
         return logs
