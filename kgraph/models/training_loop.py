@@ -282,7 +282,7 @@ class TrainingLoop:
                 yield step, tree.flatten(outputs), carry["states"]
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
-        """One gradient step on one batch; metrics keep accumulating until `reset_metrics()`."""
+        """One gradient step on one batch; the logs are this batch's (metrics start fresh, as in Keras 3)."""
         self._assert_compiled("train_on_batch")
         program = self._prepare(x, training=True)
         self._finalize_compile(program, y)
@@ -290,8 +290,11 @@ class TrainingLoop:
         adapter = self._adapter(x, y, sample_weight, None, None, False, class_weight, names)
         trainable, frozen = self._partition()
         run = self._executable("train", program, self._param_index(program, trainable, frozen))
-        state = self._train_state(trainable, frozen, reset_metrics=False)
-        state, logs = run(state, adapter.device, jnp.arange(adapter.size, dtype=jnp.int32), 0, adapter.size, 1)
+        state = self._train_state(trainable, frozen, reset_metrics=True)
+        if isinstance(run, BatchExecutables):  # a model's own train_step, fed the batch itself
+            state, logs = run(state, adapter.device)
+        else:
+            state, logs = run(state, adapter.device, jnp.arange(adapter.size, dtype=jnp.int32), 0, adapter.size, 1)
         self._write_train_state(state, trainable, frozen)
         return self._format_logs(_float_logs(logs), return_dict)
 
