@@ -86,7 +86,9 @@ def _train(model):
         trainable = [getattr(v, "value", v) for v in trainable]
         if not isinstance(optimizer_values, dict):
             optimizer_values = optimizer._state_from_variables(optimizer_values, trainable)
-        return StepState(trainable, list(frozen), optimizer_values, _nested_metrics(model, metrics), rng), _flat_logs(logs)
+        new_state = StepState(trainable=trainable, non_trainable=list(frozen), optimizer=optimizer_values,
+                              metrics=_nested_metrics(model, metrics), rng=rng)
+        return new_state, _flat_logs(logs)
 
     return body
 

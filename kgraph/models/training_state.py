@@ -20,14 +20,15 @@ class StepState(NamedTuple):
 
     `trainable`/`non_trainable` hold the weights' values in the order of the variables fit partitioned,
     `optimizer` the optimizer's state (None in test steps), `metrics` one list of values per metric in
-    `model.metrics`, and `rng` the PRNG key the next step splits.
+    `model.metrics`, and `rng` the PRNG key the next step splits. The fields are in alphabetical order, which
+    is the order of the compiled steps' parameters; build it with keywords.
     """
 
-    trainable: list
+    metrics: list
     non_trainable: list
     optimizer: Any
-    metrics: list
     rng: Any
+    trainable: list
 
 
 class ParamIndex(NamedTuple):
@@ -98,8 +99,8 @@ class TrainingState:
 
     def _test_state(self, trainable, frozen) -> StepState:
         """The state evaluation starts from: the weights, fresh metrics, a new key and no optimizer."""
-        state = StepState([v.value for v in trainable], [v.value for v in frozen], None,
-                          self._metric_state(reset=True), kg_random.key())
+        state = StepState(trainable=[v.value for v in trainable], non_trainable=[v.value for v in frozen],
+                          optimizer=None, metrics=self._metric_state(reset=True), rng=kg_random.key())
         return self._shard(state, trainable, frozen)
 
     @staticmethod
@@ -147,8 +148,8 @@ class TrainingState:
             state, epoch, step = live
         else:
             trainable, frozen = self._partition()
-            state = StepState([v.value for v in trainable], [v.value for v in frozen], self.optimizer.state,
-                              self._metric_state(reset=False), self._rng_key)
+            state = StepState(trainable=[v.value for v in trainable], non_trainable=[v.value for v in frozen],
+                              optimizer=self.optimizer.state, metrics=self._metric_state(reset=False), rng=self._rng_key)
             epoch, step = getattr(self, "_fit_position", (0, 0))
         snapshot = jax.tree_util.tree_map(np.array, state._asdict())
         snapshot = {**snapshot, "epoch": int(epoch), "step": int(step)}
@@ -168,10 +169,10 @@ class TrainingState:
     def _state_from_snapshot(self, snapshot: dict) -> StepState:
         copy = lambda tree: jax.tree_util.tree_map(lambda a: jax.device_put(np.array(a)), tree)  # noqa: E731
         metrics = copy(snapshot["metrics"]) if snapshot["step"] else self._metric_state(reset=True)
-        state = StepState(copy(snapshot["trainable"]), copy(snapshot["non_trainable"]),
-                          copy(self.optimizer.state),  # with any change callbacks made since the resume
-                          metrics,  # an epoch-end snapshot (step 0): the new epoch starts with fresh metrics
-                          copy(snapshot["rng"]))
+        state = StepState(trainable=copy(snapshot["trainable"]), non_trainable=copy(snapshot["non_trainable"]),
+                          optimizer=copy(self.optimizer.state),  # with any change callbacks made since the resume
+                          metrics=metrics,  # an epoch-end snapshot (step 0): the new epoch starts with fresh metrics
+                          rng=copy(snapshot["rng"]))
         return self._shard(state, *self._fit_vars)
 
     def _partition_for_inference(self):

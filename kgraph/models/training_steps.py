@@ -77,7 +77,8 @@ class TrainingSteps:
             (total, (outputs, updates, parts, y_l, sw_l)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.trainable)
             trainable, opt_state = optimizer.stateless_apply(state.optimizer, grads, state.trainable)
             metric_state = self._update_metrics(state.metrics, total, parts, y_l, outputs, sw_l, batch_size)
-            return StepState(trainable, index.updated(state.non_trainable, updates), opt_state, metric_state, rng)
+            return StepState(trainable=trainable, non_trainable=index.updated(state.non_trainable, updates),
+                             optimizer=opt_state, metrics=metric_state, rng=rng)
 
         return body
 
@@ -145,9 +146,9 @@ class TrainingSteps:
         def spec(a):
             return jax.ShapeDtypeStruct(np.shape(a), a.dtype)
 
-        test_state = StepState([spec(v.value) for v in trainable], [spec(v.value) for v in frozen], None,
-                               jax.tree_util.tree_map(spec, self._metric_state(reset=True)),
-                               jax.ShapeDtypeStruct((2,), np.uint32))
+        test_state = StepState(trainable=[spec(v.value) for v in trainable], non_trainable=[spec(v.value) for v in frozen],
+                               optimizer=None, metrics=jax.tree_util.tree_map(spec, self._metric_state(reset=True)),
+                               rng=jax.ShapeDtypeStruct((2,), np.uint32))
         optimizer = self.optimizer.state if self.optimizer.state is not None else \
             jax.eval_shape(self.optimizer.init, test_state.trainable)
         state = test_state._replace(optimizer=jax.tree_util.tree_map(spec, optimizer))
