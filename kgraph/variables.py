@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -145,4 +146,17 @@ class Variable(TensorOperators):
     def __jax_array__(self):
         return self.value
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _register_pytree(cls)
+
     __hash__ = object.__hash__
+
+
+def _register_pytree(cls: type) -> None:
+    """Makes JAX see a Variable as its current value: `jax.jit`, `jnp` functions and `jax.tree` maps take
+    Variables (as the Keras guides pass `model.trainable_variables` to a jitted step) and get arrays inside."""
+    jax.tree_util.register_pytree_node(cls, lambda v: ((v.value,), None), lambda _, children: children[0])
+
+
+_register_pytree(Variable)

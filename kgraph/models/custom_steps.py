@@ -1,34 +1,47 @@
-"""Keras 3's JAX-style extension points: `stateless_call`, `compute_loss`, and user-written
-`train_step(state, data)` / `test_step(state, data)` / `predict_step(state, data)` compiled by fit.
+"""fit/evaluate/predict over Keras' public step methods, for models that customize them.
 
-A user step receives Keras' state tuples — `(trainable, non_trainable, optimizer, metrics)` for training,
-`(trainable, non_trainable, metrics)` for testing, `(trainable, non_trainable)` for prediction — where
-weights and metric variables are flat lists (Keras' order) and the optimizer state is opaque: pass it
-to `self.optimizer.stateless_apply`.
+A model that overrides `train_step`, `test_step`, `predict_step` or any hook they call (`compute_loss`,
+`compute_metrics`, `metrics`, ...) gets a compiled step that calls its `train_step(state, data)` with Keras'
+state tuple and converts the result back into kgraph's `StepState`. Models that override none run kgraph's
+fused steps (training_steps), which compute what the default methods do.
 """
 
 from __future__ import annotations
 
-
 import jax
 
 from kgraph import context
-from kgraph import random as kg_random
-from kgraph import tree
+from kgraph.models.training_state import StepState
+
+_SHARED_HOOKS = ("compute_loss_and_updates", "stateless_compute_loss", "compute_loss", "compute_metrics",
+                 "get_metrics_result", "metrics", "stateless_call", "_update_metrics_variables")
+HOOKS = {
+    "train": ("train_step",) + _SHARED_HOOKS,
+    "test": ("test_step",) + _SHARED_HOOKS,
+    "predict": ("predict_step", "stateless_call"),
+}
+
 
 def _overrides(model, name: str) -> bool:
     return any(name in vars(cls) for cls in type(model).__mro__ if cls.__module__.split(".")[0] != "kgraph")
 
 
+def uses_custom_steps(model, kind: str) -> bool:
+    """Whether `kind` steps must run the model's step methods: it overrides one, or holds metrics of its own."""
+    if any(_overrides(model, name) for name in HOOKS[kind]):
+        return True
+    return kind != "predict" and bool(model._tracked_metrics())
+
+
 def custom_step(model, kind: str):
-    """The compiled-step body for a user-overridden `{kind}_step`, or None if the model keeps kgraph's."""
-    if not _overrides(model, f"{kind}_step"):
+    """The compiled-step body calling the model's `{kind}_step`, or None if kgraph's fused step computes it."""
+    if not uses_custom_steps(model, kind):
         return None
     return {"train": _train, "test": _test, "predict": _predict}[kind](model)
 
 
-def _flat_metrics(state) -> list:
-    return [v for values in state for v in values]
+def _flat_metrics(values) -> list:
+    return [v for metric_values in values for v in metric_values]
 
 
 def _nested_metrics(model, flat) -> list:
@@ -40,94 +53,64 @@ def _nested_metrics(model, flat) -> list:
     return result
 
 
-def _user_data(model, batch):
-    """The (x, y[, sample_weight]) tuple as Keras hands it to a step: single tensors unwrapped."""
+def _user_data(batch):
+    """The `(x,)`, `(x, y)` or `(x, y, sample_weight)` tuple as Keras hands it to a step: single tensors unwrapped."""
     x, y, sw = batch
     unwrap = lambda part: part[0] if isinstance(part, list) and len(part) == 1 else part  # noqa: E731
-    data = (unwrap(x), unwrap(y) if y is not None else None)
+    data = (unwrap(x),)
+    if y is not None or sw is not None:
+        data += (unwrap(y),)
     return data + (unwrap(sw),) if sw is not None else data
 
 
+def _flat_logs(logs) -> dict:
+    """Step logs with dict-valued entries (a metric returning several results) spread into the top level."""
+    result = {}
+    for key, value in logs.items():
+        if isinstance(value, dict):
+            result.update(_flat_logs(value))
+        else:
+            result[key] = value
+    return result
+
+
 def _train(model):
-    def body(state, batch):
-        rng, key = jax.random.split(state["rng"])
-        user_state = (state["trainable"], state["non_trainable"], state["optimizer"], _flat_metrics(state["metrics"]))
+    optimizer = model.optimizer
+
+    def body(state: StepState, batch):
+        rng, key = jax.random.split(state.rng)
+        keras_state = (list(state.trainable), list(state.non_trainable), optimizer._variables_of(state.optimizer),
+                       _flat_metrics(state.metrics))
         with context.current().step_rng(key):
-            logs, (trainable, frozen, optimizer, metrics) = model.train_step(user_state, _user_data(model, batch))
-        return {"trainable": list(trainable), "non_trainable": list(frozen), "optimizer": optimizer,
-                "metrics": _nested_metrics(model, metrics), "rng": rng}, logs
+            logs, (trainable, frozen, optimizer_values, metrics) = model.train_step(keras_state, _user_data(batch))
+        trainable = [getattr(v, "value", v) for v in trainable]
+        if not isinstance(optimizer_values, dict):
+            optimizer_values = optimizer._state_from_variables(optimizer_values, trainable)
+        new_state = StepState(trainable=trainable, non_trainable=list(frozen), optimizer=optimizer_values,
+                              metrics=_nested_metrics(model, metrics), rng=rng)
+        return new_state, _flat_logs(logs)
 
     return body
 
 
 def _test(model):
-    def body(state, batch):
-        user_state = (state["trainable"], state["non_trainable"], _flat_metrics(state["metrics"]))
-        logs, (trainable, frozen, metrics) = model.test_step(user_state, _user_data(model, batch))
-        return {**state, "metrics": _nested_metrics(model, metrics)}, logs
+    def body(state: StepState, batch):
+        rng, key = jax.random.split(state.rng)
+        keras_state = (list(state.trainable), list(state.non_trainable), _flat_metrics(state.metrics))
+        with context.current().step_rng(key):
+            logs, (_, _, metrics) = model.test_step(keras_state, _user_data(batch))
+        return state._replace(metrics=_nested_metrics(model, metrics), rng=rng), _flat_logs(logs)
 
     return body
 
 
 def _predict(model):
     def body(params, batch):
-        outputs, _ = model.predict_step((params["trainable"], params["non_trainable"]), _user_data(model, batch))
-        return params["carry"], outputs
+        x, _, _ = batch
+        carry = params["carry"]
+        rng, key = jax.random.split(carry["rng"])
+        with context.current().step_rng(key):
+            outputs, _ = model.predict_step((params["trainable"], params["non_trainable"]), _user_data((x, None, None)))
+        return {**carry, "rng": rng}, outputs
 
     return body
-
-
-class CustomSteps:
-    """The stateless API a Keras 3 JAX-style training step is written against."""
-
-    def stateless_call(self, trainable_variables, non_trainable_variables, *args, return_losses: bool = False,
-                       **kwargs):
-        """Runs the model as a pure function of the given weight values (`trainable_variables` then
-        `non_trainable_variables`, in `model.trainable_variables`/`non_trainable_variables` order).
-
-        Returns `(outputs, non_trainable_variables)` — the latter with state updates such as BatchNorm
-        statistics applied — plus the added losses when `return_losses=True`. Differentiable with `jax.grad`.
-        """
-        training = bool(kwargs.pop("training", False))
-        if kwargs:
-            raise TypeError(f"stateless_call() got unexpected keyword arguments {sorted(kwargs)}")
-        if len(args) != 1:
-            raise TypeError(f"stateless_call() takes the model's input as one positional argument, got {len(args)}")
-        x = self._flatten_x(args[0])
-        program = self._program(training, x)
-        trainable, frozen = self._stateless_partition()
-        if len(trainable_variables) != len(trainable) or len(non_trainable_variables) != len(frozen):
-            raise ValueError(f"stateless_call() expected {len(trainable)} trainable and {len(frozen)} non-trainable "
-                             f"values, got {len(trainable_variables)} and {len(non_trainable_variables)}")
-        index = self._param_index(program, trainable, frozen)
-        key = context.current().step_key
-        if key is None and program.fn.needs_rng:
-            key = kg_random.key()
-        outputs, losses, updates = self._forward(program, index, list(trainable_variables),
-                                                 list(non_trainable_variables), x, key)
-        frozen_values = list(non_trainable_variables)
-        for name, value in updates.items():
-            kind, i = index[name]
-            if kind == "n":
-                frozen_values[i] = value
-        self._stateless_losses = list(losses)
-        result = tree.pack_like(program.output_structure, outputs)
-        return (result, frozen_values, losses) if return_losses else (result, frozen_values)
-
-    def _stateless_partition(self):
-        if getattr(self, "_trainable_snapshot", None) is not None:
-            return self._partition()
-        return self.trainable_weights, self.non_trainable_weights
-
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """The compiled loss of `y_pred` against `y`, plus the losses the last `stateless_call` added."""
-        if self._compiled_loss is None:
-            raise ValueError("compute_loss() needs a compiled model: call compile() and start fit() first")
-        names = self._compiled_loss.output_names
-        y_list = self._flatten_y(y, names) if y is not None else [None] * len(names)
-        preds = tree.flatten(y_pred)
-        sw = self._flatten_sample_weight(sample_weight, names) or [None] * len(names)
-        total, _ = self._compiled_loss(y_list, preds, sw)
-        for extra in getattr(self, "_stateless_losses", []):
-            total = total + extra
-        return total

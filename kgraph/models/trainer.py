@@ -10,8 +10,8 @@ from kgraph import metrics as metrics_module
 from kgraph import random as kg_random
 from kgraph.distribution import distribution as current_distribution
 from kgraph.models.compile_utils import CompileLoss, CompileMetrics
-from kgraph.models.custom_steps import CustomSteps
 from kgraph.models import input_checks
+from kgraph.models.step_methods import StepMethods
 from kgraph.models.training_loop import TrainingLoop
 from kgraph.models.training_state import TrainingState
 from kgraph.models.training_steps import TrainingSteps
@@ -24,7 +24,7 @@ from kgraph import losses
 from kgraph.runtime.data_adapter import standardize
 
 
-class Trainer(TrainingLoop, TrainingSteps, TrainingState, CustomSteps):
+class Trainer(TrainingLoop, TrainingSteps, TrainingState, StepMethods):
     """Mixin of Model: compiled training, evaluation and prediction over device-resident state."""
 
     def __init__(self):
@@ -39,6 +39,9 @@ class Trainer(TrainingLoop, TrainingSteps, TrainingState, CustomSteps):
         self._programs: dict = {}
         self._executables: dict = {}
         self._rng_key = None
+        self.train_function = None
+        self.test_function = None
+        self.predict_function = None
 
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
                 run_eagerly=False, steps_per_execution=1, jit_compile="auto", auto_scale_loss=True) -> None:
@@ -71,6 +74,7 @@ class Trainer(TrainingLoop, TrainingSteps, TrainingState, CustomSteps):
         self._trainable_snapshot = [v for v in self.trainable_weights] if self.built else None
         self._executables = {}
         self._programs = {}
+        self.train_function = self.test_function = self.predict_function = None
 
     def _assert_compiled(self, method: str) -> None:
         if not self.compiled:
@@ -113,27 +117,32 @@ class Trainer(TrainingLoop, TrainingSteps, TrainingState, CustomSteps):
         if self._trainable_snapshot is None:
             self._trainable_snapshot = [v for v in self.trainable_weights]
 
+    def _compiled_metric_names(self) -> list[tuple]:
+        """(metric, log name) of what compile() made: the loss tracker, per-output losses, compiled metrics."""
+        if not getattr(self, "compiled", False):
+            return []
+        pairs = [(self._loss_tracker, "loss")]
+        if self._compiled_loss is not None:
+            pairs += [(t, t.name) for t in self._compiled_loss.trackers if t is not None]
+            pairs += list(zip(self._compiled_metrics.metrics, self._compiled_metrics.log_names))
+        return pairs
+
+    def _tracked_metrics(self) -> list:
+        """Metrics the model holds as attributes (`self.loss_tracker = keras.metrics.Mean(...)`), as Keras tracks them."""
+        compiled = {id(m) for m, _ in self._compiled_metric_names()}
+        return [v for v in vars(self).values() if isinstance(v, metrics_module.Metric) and id(v) not in compiled]
+
     @property
     def metrics(self) -> list:
-        """The metric objects whose results appear in the logs: the loss tracker first."""
-        if not self.compiled:
-            return []
-        result = [self._loss_tracker]
-        if self._compiled_loss is not None:
-            result += [t for t in self._compiled_loss.trackers if t is not None]
-            result += self._compiled_metrics.metrics
-        return result
+        """The metric objects whose results appear in the logs: the loss tracker first, then per-output losses,
+        the compiled metrics and the metrics the model holds as attributes."""
+        return [m for m, _ in self._compiled_metric_names()] + self._tracked_metrics()
 
     @property
     def metrics_names(self) -> list[str]:
-        """The keys of the logs, in order: "loss", per-output losses, then the compiled metrics."""
-        if not self.compiled:
-            return []
-        names = ["loss"]
-        if self._compiled_loss is not None:
-            names += [t.name for t in self._compiled_loss.trackers if t is not None]
-            names += self._compiled_metrics.log_names
-        return names
+        """The log key of each of `model.metrics`: "loss", per-output losses, compiled metrics, then the others."""
+        named = {id(m): name for m, name in self._compiled_metric_names()}
+        return [named.get(id(m), m.name) for m in self.metrics]
 
     def reset_metrics(self) -> None:
         for m in self.metrics:

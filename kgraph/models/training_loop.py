@@ -141,8 +141,6 @@ class TrainingLoop:
 
     def _fit(self, adapter, program, names, epochs, verbose, callbacks, validation_data, initial_epoch,
              validation_steps, validation_batch_size, validation_freq):
-        if not self._compiled_loss.has_loss and not program.graph.losses:
-            raise ValueError("No loss to compute. Provide a `loss` argument in `compile()` or add losses with `add_loss`.")
         val_adapter = None
         if validation_data is not None:
             val_adapter = self._validation_adapter(validation_data, validation_batch_size, validation_steps, names)
@@ -231,10 +229,9 @@ class TrainingLoop:
         stream = not isinstance(adapter, ArrayDataAdapter)
         run = self._executable("test", program, self._param_index(program, trainable, frozen), stream)
         callback_list.on_test_begin()  # first: a callback may set the weights evaluated (SwapEMAWeights)
-        state = self._shard({"trainable": [v.value for v in trainable], "non_trainable": [v.value for v in frozen],
-                             "metrics": self._metric_state(reset=True), "rng": kg_random.key()}, trainable, frozen)
+        state = self._test_state(trainable, frozen)
         state, logs, _ = self._run_batches("test", adapter, run, state, callback_list, names)
-        self._write_metric_state(state["metrics"])
+        self._write_metric_state(state.metrics)
         logs = _float_logs(logs)
         callback_list.on_test_end(logs)
         return logs
@@ -293,7 +290,7 @@ class TrainingLoop:
                 yield step, tree.flatten(outputs), carry["states"]
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
-        """One gradient step on one batch; metrics keep accumulating until `reset_metrics()`."""
+        """One gradient step on one batch; the logs are this batch's (metrics start fresh, as in Keras 3)."""
         self._assert_compiled("train_on_batch")
         program = self._prepare(x, training=True)
         self._finalize_compile(program, y)
@@ -301,8 +298,11 @@ class TrainingLoop:
         adapter = self._adapter(x, y, sample_weight, None, None, False, class_weight, names)
         trainable, frozen = self._partition()
         run = self._executable("train", program, self._param_index(program, trainable, frozen))
-        state = self._train_state(trainable, frozen, reset_metrics=False)
-        state, logs = run(state, adapter.device, jnp.arange(adapter.size, dtype=jnp.int32), 0, adapter.size, 1)
+        state = self._train_state(trainable, frozen, reset_metrics=True)
+        if isinstance(run, BatchExecutables):  # a model's own train_step, fed the batch itself
+            state, logs = run(state, adapter.device)
+        else:
+            state, logs = run(state, adapter.device, jnp.arange(adapter.size, dtype=jnp.int32), 0, adapter.size, 1)
         self._write_train_state(state, trainable, frozen)
         return self._format_logs(_float_logs(logs), return_dict)
 

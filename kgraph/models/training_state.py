@@ -1,7 +1,10 @@
-"""The model's training state: weights, optimizer slots, metric accumulators and RNG key as one device pytree,
-and its transfer to and from the model's Variables (snapshots for exact resume)."""
+"""The model's training state: weights, optimizer slots, metric accumulators and RNG key as one typed device
+pytree (`StepState`), where each program parameter sits in it (`ParamIndex`), and its transfer to and from the
+model's Variables (snapshots for exact resume)."""
 
 from __future__ import annotations
+
+from typing import Any, NamedTuple
 
 import jax
 import numpy as np
@@ -12,6 +15,40 @@ from kgraph.program import Program
 from kgraph.runtime import sharding
 
 
+class StepState(NamedTuple):
+    """What a compiled train or test step carries from batch to batch (a pytree, so jit and donation see arrays).
+
+    `trainable`/`non_trainable` hold the weights' values in the order of the variables fit partitioned,
+    `optimizer` the optimizer's state (None in test steps), `metrics` one list of values per metric in
+    `model.metrics`, and `rng` the PRNG key the next step splits. The fields are in alphabetical order, which
+    is the order of the compiled steps' parameters; build it with keywords.
+    """
+
+    metrics: list
+    non_trainable: list
+    optimizer: Any
+    rng: Any
+    trainable: list
+
+
+class ParamIndex(NamedTuple):
+    """Which program parameter each trainable and non-trainable position feeds (None: the program reads none)."""
+
+    trainable: tuple
+    non_trainable: tuple
+
+    def params(self, trainable, non_trainable) -> dict:
+        """The program's parameters by name from the two value lists."""
+        params = {name: value for name, value in zip(self.trainable, trainable) if name is not None}
+        params.update((name, value) for name, value in zip(self.non_trainable, non_trainable) if name is not None)
+        return params
+
+    def updated(self, non_trainable, updates: dict) -> list:
+        """The non-trainable values after the program's state updates (BatchNorm statistics, RNN states)."""
+        return [updates.get(name, value) if name is not None else value
+                for name, value in zip(self.non_trainable, non_trainable)]
+
+
 class TrainingState:
     """Mixin of Model: builds the compiled steps' state from the Variables and writes it back."""
 
@@ -20,10 +57,14 @@ class TrainingState:
         weights = self.weights
         return [v for v in weights if id(v) in snapshot], [v for v in weights if id(v) not in snapshot]
 
-    def _param_index(self, program: Program, trainable: list, frozen: list) -> dict:
-        position = {id(v): ("t", i) for i, v in enumerate(trainable)}
-        position.update({id(v): ("n", i) for i, v in enumerate(frozen)})
-        return {name: position[id(var)] for name, var in program.variables.items()}
+    def _param_index(self, program: Program, trainable: list, frozen: list) -> ParamIndex:
+        names = {id(var): name for name, var in program.variables.items()}
+        known = {id(v) for v in trainable} | {id(v) for v in frozen}
+        stray = [name for name, var in program.variables.items() if id(var) not in known]
+        if stray:
+            raise ValueError(f"Model {self.name!r}: the traced program reads variables {stray} that are not among "
+                             "the model's weights")
+        return ParamIndex(tuple(names.get(id(v)) for v in trainable), tuple(names.get(id(v)) for v in frozen))
 
     def _metric_state(self, reset: bool) -> list:
         """Metric values to start from: the variables' current values, or fresh ones (kept on the host once)."""
@@ -38,7 +79,7 @@ class TrainingState:
             for v, value in zip(m.variables, values):
                 v.assign(value)
 
-    def _train_state(self, trainable, frozen, reset_metrics: bool) -> dict:
+    def _train_state(self, trainable, frozen, reset_metrics: bool) -> StepState:
         def copy(a):
             """A fresh device buffer: the step donates its state, which must not be the Variables' own."""
             return jax.device_put(np.array(a))
@@ -47,31 +88,42 @@ class TrainingState:
             self.optimizer.state = jax.jit(self.optimizer.init)([v.value for v in trainable])
         if self._rng_key is None:
             self._rng_key = kg_random.key()
-        state = {
-            "trainable": [copy(v.value) for v in trainable],
-            "non_trainable": [copy(v.value) for v in frozen],
-            "optimizer": jax.tree_util.tree_map(copy, self.optimizer.state),
-            "metrics": jax.tree_util.tree_map(copy, self._metric_state(reset_metrics)),
-            "rng": copy(self._rng_key),
-        }
+        state = StepState(
+            trainable=[copy(v.value) for v in trainable],
+            non_trainable=[copy(v.value) for v in frozen],
+            optimizer=jax.tree_util.tree_map(copy, self.optimizer.state),
+            metrics=jax.tree_util.tree_map(copy, self._metric_state(reset_metrics)),
+            rng=copy(self._rng_key),
+        )
+        return self._shard(state, trainable, frozen)
+
+    def _test_state(self, trainable, frozen) -> StepState:
+        """The state evaluation starts from: the weights, fresh metrics, a new key and no optimizer."""
+        state = StepState(trainable=[v.value for v in trainable], non_trainable=[v.value for v in frozen],
+                          optimizer=None, metrics=self._metric_state(reset=True), rng=kg_random.key())
         return self._shard(state, trainable, frozen)
 
     @staticmethod
-    def _shard(state: dict, trainable, frozen) -> dict:
-        """The state laid out on the current distribution's device mesh (unchanged without one)."""
+    def _shard(state, trainable, frozen):
+        """The state (a StepState, or prediction's parameter dict) laid out on the current distribution's
+        device mesh (unchanged without one)."""
         dist = current_distribution()
         if dist is None:
             return state
-        return sharding.shard_state(state, {"trainable": trainable, "non_trainable": frozen}, dist)
+        variables = {"trainable": trainable, "non_trainable": frozen}
+        if isinstance(state, StepState):
+            fields = {k: v for k, v in state._asdict().items() if v is not None}
+            return state._replace(**sharding.shard_state(fields, variables, dist))
+        return sharding.shard_state(state, variables, dist)
 
-    def _write_train_state(self, state: dict, trainable, frozen) -> None:
-        for v, value in zip(trainable, state["trainable"]):
+    def _write_train_state(self, state: StepState, trainable, frozen) -> None:
+        for v, value in zip(trainable, state.trainable):
             v.assign(value)
-        for v, value in zip(frozen, state["non_trainable"]):
+        for v, value in zip(frozen, state.non_trainable):
             v.assign(value)
-        self.optimizer.state = state["optimizer"]
-        self._write_metric_state(state["metrics"])
-        self._rng_key = state["rng"]
+        self.optimizer.state = state.optimizer
+        self._write_metric_state(state.metrics)
+        self._rng_key = state.rng
 
     def jax_state_sync(self) -> None:
         """Copies the state a running `fit` holds on the device into the Variables (model and optimizer).
@@ -96,10 +148,10 @@ class TrainingState:
             state, epoch, step = live
         else:
             trainable, frozen = self._partition()
-            state = {"trainable": [v.value for v in trainable], "non_trainable": [v.value for v in frozen],
-                     "optimizer": self.optimizer.state, "metrics": self._metric_state(reset=False), "rng": self._rng_key}
+            state = StepState(trainable=[v.value for v in trainable], non_trainable=[v.value for v in frozen],
+                              optimizer=self.optimizer.state, metrics=self._metric_state(reset=False), rng=self._rng_key)
             epoch, step = getattr(self, "_fit_position", (0, 0))
-        snapshot = jax.tree_util.tree_map(np.array, state)
+        snapshot = jax.tree_util.tree_map(np.array, state._asdict())
         snapshot = {**snapshot, "epoch": int(epoch), "step": int(step)}
         if getattr(self, "_fit_data_seed", None) is not None:
             snapshot["data_seed"] = int(self._fit_data_seed)
@@ -114,12 +166,13 @@ class TrainingState:
         self._resume_point = snapshot
         self.optimizer.state = jax.device_put(snapshot["optimizer"])
 
-    def _state_from_snapshot(self, snapshot: dict) -> dict:
+    def _state_from_snapshot(self, snapshot: dict) -> StepState:
         copy = lambda tree: jax.tree_util.tree_map(lambda a: jax.device_put(np.array(a)), tree)  # noqa: E731
-        state = copy({k: snapshot[k] for k in ("trainable", "non_trainable", "metrics", "rng")})
-        state["optimizer"] = copy(self.optimizer.state)  # with any change callbacks made since the resume
-        if snapshot["step"] == 0:  # an epoch-end snapshot: the new epoch starts with fresh metrics
-            state["metrics"] = self._metric_state(reset=True)
+        metrics = copy(snapshot["metrics"]) if snapshot["step"] else self._metric_state(reset=True)
+        state = StepState(trainable=copy(snapshot["trainable"]), non_trainable=copy(snapshot["non_trainable"]),
+                          optimizer=copy(self.optimizer.state),  # with any change callbacks made since the resume
+                          metrics=metrics,  # an epoch-end snapshot (step 0): the new epoch starts with fresh metrics
+                          rng=copy(snapshot["rng"]))
         return self._shard(state, *self._fit_vars)
 
     def _partition_for_inference(self):

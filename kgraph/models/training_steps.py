@@ -9,6 +9,7 @@ import numpy as np
 from kgraph.distribution import distribution as current_distribution
 from kgraph.models.compile_utils import match_target_rank
 from kgraph.models.custom_steps import custom_step
+from kgraph.models.training_state import ParamIndex, StepState
 from kgraph.program import Program
 from kgraph.runtime import sharding
 from kgraph.runtime.data_adapter import ArrayDataAdapter
@@ -18,8 +19,11 @@ from kgraph.runtime.steps import BatchExecutables, PredictExecutables, StepExecu
 class TrainingSteps:
     """Mixin of Model: forward, loss, gradients, optimizer and metric updates as pure functions of the state."""
 
-    def _forward(self, program: Program, index: dict, trainable, frozen, x, rng):
-        params = {name: (trainable if kind == "t" else frozen)[i] for name, (kind, i) in index.items()}
+    def _forward(self, program: Program, index: ParamIndex, trainable, frozen, x, rng, overrides=None):
+        """The program run on the given weight values (`overrides` replaces parameters by name)."""
+        params = index.params(trainable, frozen)
+        if overrides:
+            params.update(overrides)
         x = [xi.astype(v.dtype) for xi, v in zip(x, program.graph.inputs)]
         outputs, losses, updates = program.fn(params, x, rng)
         return outputs, losses, updates
@@ -51,49 +55,45 @@ class TrainingSteps:
                 new_state.append(metric.stateless_update_state(values, target, outputs[i], sample_weight=sw[i] if weighted else None))
         return new_state
 
-    def _logs(self, state: dict) -> dict:
+    def _logs(self, state: StepState) -> dict:
         """The logs (metric results by log name) computed from a step state's metric values."""
         return {name: m.stateless_result(values)
-                for name, m, values in zip(self.metrics_names, self.metrics, state["metrics"])}
+                for name, m, values in zip(self.metrics_names, self.metrics, state.metrics)}
 
-    def _train_body(self, program: Program, index: dict):
+    def _train_body(self, program: Program, index: ParamIndex):
+        """kgraph's fused train step: what `train_step` computes for a model that customizes none of its parts."""
         optimizer = self.optimizer
 
-        def body(state, batch):
+        def body(state: StepState, batch) -> StepState:
             x, y, sw = batch
-            rng, step_rng = jax.random.split(state["rng"])
+            rng, step_rng = jax.random.split(state.rng)
             batch_size = x[0].shape[0]
 
             def loss_fn(trainable):
-                outputs, losses, updates = self._forward(program, index, trainable, state["non_trainable"], x, step_rng)
+                outputs, losses, updates = self._forward(program, index, trainable, state.non_trainable, x, step_rng)
                 total, parts, y_l, sw_l = self._total_loss(y, outputs, sw, losses)
                 return total, (outputs, updates, parts, y_l, sw_l)
 
-            (total, (outputs, updates, parts, y_l, sw_l)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["trainable"])
-            trainable, opt_state = optimizer.stateless_apply(state["optimizer"], grads, state["trainable"])
-            frozen = list(state["non_trainable"])
-            for name, value in updates.items():
-                kind, i = index[name]
-                if kind == "n":
-                    frozen[i] = value
-            metric_state = self._update_metrics(state["metrics"], total, parts, y_l, outputs, sw_l, batch_size)
-            return {"trainable": trainable, "non_trainable": frozen, "optimizer": opt_state,
-                    "metrics": metric_state, "rng": rng}
+            (total, (outputs, updates, parts, y_l, sw_l)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.trainable)
+            trainable, opt_state = optimizer.stateless_apply(state.optimizer, grads, state.trainable)
+            metric_state = self._update_metrics(state.metrics, total, parts, y_l, outputs, sw_l, batch_size)
+            return StepState(trainable=trainable, non_trainable=index.updated(state.non_trainable, updates),
+                             optimizer=opt_state, metrics=metric_state, rng=rng)
 
         return body
 
-    def _test_body(self, program: Program, index: dict):
-        def body(state, batch):
+    def _test_body(self, program: Program, index: ParamIndex):
+        def body(state: StepState, batch) -> StepState:
             x, y, sw = batch
-            rng, step_rng = jax.random.split(state["rng"])
-            outputs, losses, _ = self._forward(program, index, state["trainable"], state["non_trainable"], x, step_rng)
+            rng, step_rng = jax.random.split(state.rng)
+            outputs, losses, _ = self._forward(program, index, state.trainable, state.non_trainable, x, step_rng)
             total, parts, y_l, sw_l = self._total_loss(y, outputs, sw, losses)
-            metric_state = self._update_metrics(state["metrics"], total, parts, y_l, outputs, sw_l, x[0].shape[0])
-            return {**state, "metrics": metric_state, "rng": rng}
+            metric_state = self._update_metrics(state.metrics, total, parts, y_l, outputs, sw_l, x[0].shape[0])
+            return state._replace(metrics=metric_state, rng=rng)
 
         return body
 
-    def _predict_body(self, program: Program, index: dict):
+    def _predict_body(self, program: Program, index: ParamIndex):
         """`body(params, batch) -> (carry, outputs)`. The carry holds the parameters the graph updates (stateful
         RNNs' states), which override the weights and come back updated, and the PRNG key that layers called with
         an explicit `training=True` draw from."""
@@ -101,24 +101,24 @@ class TrainingSteps:
             x, _, _ = batch
             carry = params["carry"]
             rng, step_rng = jax.random.split(carry["rng"])
-            weights = {"t": list(params["trainable"]), "n": list(params["non_trainable"])}
-            for name, value in carry["states"].items():
-                kind, i = index[name]
-                weights[kind][i] = value
-            outputs, _, updates = self._forward(program, index, weights["t"], weights["n"], x, step_rng)
+            outputs, _, updates = self._forward(program, index, params["trainable"], params["non_trainable"], x,
+                                                step_rng, overrides=carry["states"])
             return {"states": {name: updates[name] for name in carry["states"]}, "rng": rng}, outputs
 
         return body
 
-    def _executable(self, kind: str, program: Program, index: dict, stream: bool = False):
+    def _executable(self, kind: str, program: Program, index: ParamIndex, stream: bool = False):
         """The compiled steps of `kind` ("train", "test", "predict"), over device-resident arrays or streamed batches.
 
-        A model that overrides `train_step`/`test_step`/`predict_step` (Keras' JAX-style signatures) gets its
-        own step compiled instead, fed batch by batch.
+        A model that customizes its steps (see custom_steps) gets its `train_step`/`test_step`/`predict_step`
+        compiled instead, fed batch by batch.
         """
-        if kind == "train":
-            self.optimizer.track_constraints(self._partition()[0])
         custom = custom_step(self, kind)
+        if kind == "train":
+            if custom is None and not self._compiled_loss.has_loss and not program.graph.losses:
+                raise ValueError("No loss to compute. Provide a `loss` argument in `compile()` or add losses with "
+                                 "`add_loss`.")
+            self.optimizer.track_constraints(self._partition()[0])
         dist = current_distribution()
         key = (kind, id(program), stream or custom is not None, dist)
         if key in self._executables:
@@ -146,12 +146,12 @@ class TrainingSteps:
         def spec(a):
             return jax.ShapeDtypeStruct(np.shape(a), a.dtype)
 
-        weights = {"trainable": [spec(v.value) for v in trainable], "non_trainable": [spec(v.value) for v in frozen],
-                   "metrics": jax.tree_util.tree_map(spec, self._metric_state(reset=True))}
+        test_state = StepState(trainable=[spec(v.value) for v in trainable], non_trainable=[spec(v.value) for v in frozen],
+                               optimizer=None, metrics=jax.tree_util.tree_map(spec, self._metric_state(reset=True)),
+                               rng=jax.ShapeDtypeStruct((2,), np.uint32))
         optimizer = self.optimizer.state if self.optimizer.state is not None else \
-            jax.eval_shape(self.optimizer.init, weights["trainable"])
-        state = {**weights, "optimizer": jax.tree_util.tree_map(spec, optimizer),
-                 "rng": jax.ShapeDtypeStruct((2,), np.uint32)}
+            jax.eval_shape(self.optimizer.init, test_state.trainable)
+        state = test_state._replace(optimizer=jax.tree_util.tree_map(spec, optimizer))
         perm, plan = adapter.epoch()
         for size in {size for _, _, size, _ in plan} - {plan[0][2]}:
             run.prepare(state, adapter.device, perm, size)
@@ -162,4 +162,4 @@ class TrainingSteps:
                 return
             val_perm, val_plan = val_adapter.epoch()
             for size in sorted({size for _, _, size, _ in val_plan}):
-                test_run.prepare({**weights, "rng": jax.ShapeDtypeStruct((2,), np.uint32)}, val_adapter.device, val_perm, size)
+                test_run.prepare(test_state, val_adapter.device, val_perm, size)

@@ -180,16 +180,28 @@ class Optimizer:
             **({"model_variables_moving_average": [jnp.zeros_like(p) for p in params]} if self.use_ema else {}),
         }
 
-    def stateless_apply(
-        self, state: dict[str, Any], grads: list[jax.Array], params: list[jax.Array]
-    ) -> tuple[list[jax.Array], dict[str, Any]]:
-        """Apply one step of gradients; pure and jittable. Returns `(new_params, new_state)`."""
-        grads, params = list(grads), list(params)
+    def stateless_apply(self, optimizer_variables, grads: list, trainable_variables: list) -> tuple[list, Any]:
+        """Applies one step of gradients as a pure, jittable function. Returns `(new_trainable, new_optimizer)`.
+
+        Args:
+            optimizer_variables: the optimizer's state: a list in `optimizer.variables` order (as Keras takes
+                it), or the state dict kgraph's compiled steps carry; the result has the same form.
+            grads: one gradient per trainable variable.
+            trainable_variables: the variables' current values (arrays or Variables).
+        """
+        params = [getattr(p, "value", p) for p in trainable_variables]
+        grads = list(grads)
         if len(grads) != len(params):
             raise ValueError(
                 f"Expected one gradient per variable. Received {len(grads)} gradients "
                 f"for {len(params)} variables."
             )
+        if isinstance(optimizer_variables, dict):
+            return self._apply(optimizer_variables, grads, params)
+        new_params, new_state = self._apply(self._state_from_variables(optimizer_variables, params), grads, params)
+        return new_params, self._variables_of(new_state)
+
+    def _apply(self, state: dict[str, Any], grads: list, params: list) -> tuple[list, dict[str, Any]]:
         iterations = state["iterations"]
         if self._schedule is None:
             learning_rate = jnp.asarray(state["learning_rate"], jnp.float32)
@@ -238,6 +250,34 @@ class Optimizer:
         if self.weight_decay is None:
             return params
         return [p - p * jnp.asarray(self.weight_decay, p.dtype) * learning_rate.astype(p.dtype) for p in params]
+
+    def _variables_of(self, state: dict[str, Any]) -> list:
+        """The state as Keras lists an optimizer's variables: iterations, learning rate (not with a schedule),
+        the moving averages (with `use_ema`), then the slots."""
+        head = [state["iterations"]] if self._schedule is not None else [state["iterations"], state["learning_rate"]]
+        return head + list(state.get("model_variables_moving_average", [])) + jax.tree.leaves(state["slots"])
+
+    def _state_from_variables(self, values, params: list) -> dict[str, Any]:
+        """The state dict from values in `variables` order, for the trainable `params` they belong to."""
+        values = [getattr(v, "value", v) for v in values]
+        specs = [jax.ShapeDtypeStruct(jnp.shape(p), jnp.result_type(p)) for p in params]
+        slots = jax.tree.structure(jax.eval_shape(self._transformation().init, specs))
+        head = 1 if self._schedule is not None else 2
+        averages = len(params) if self.use_ema else 0
+        if len(values) != head + averages + slots.num_leaves:
+            raise ValueError(
+                f"{type(self).__name__}.stateless_apply: `optimizer_variables` must hold the "
+                f"{head + averages + slots.num_leaves} "
+                f"values of `optimizer.variables` for these {len(params)} trainable variables; received "
+                f"{len(values)}. Call `optimizer.build(trainable_variables)` and pass `optimizer.variables`."
+            )
+        iterations = values[0]
+        learning_rate = values[1] if head == 2 else self._schedule(iterations)
+        state = {"iterations": iterations, "learning_rate": learning_rate,
+                 "slots": jax.tree.unflatten(slots, values[head + averages:])}
+        if self.use_ema:
+            state["model_variables_moving_average"] = values[head:head + averages]
+        return state
 
     def track_constraints(self, variables: list) -> None:
         """Records each variable's `constraint`, which every later step applies to that variable's new value
@@ -305,12 +345,7 @@ class Optimizer:
     @property
     def variables(self) -> list[jax.Array]:
         """The state's arrays in Keras' order: iterations, learning rate (not with a schedule), then the slots."""
-        if self.state is None:
-            return []
-        if self._schedule is not None:
-            return [self.state["iterations"], *jax.tree.leaves(
-                {k: v for k, v in self.state.items() if k not in ("iterations", "learning_rate")})]
-        return jax.tree.leaves(self.state)
+        return [] if self.state is None else self._variables_of(self.state)
 
     # --- saving hooks: Keras' protocol, called by kgraph.saving with the `optimizer` group of a weights file ---
     def _obj_type(self) -> str:
