@@ -62,7 +62,8 @@ class RandomSaturation(ImageTransformLayer):
     clips the saturation to `value_range`, as Keras does.
 
     Args:
-        factor: f in [0, 1] gives draws in [0, f]; a pair (lo, hi) in [lo, hi].
+        factor: f gives draws in [-f, f] (negative ones desaturate fully, as in Keras); a pair (lo, hi) in
+            [lo, hi], within [-1, 1].
         value_range: the (min, max) of the pixel values.
         data_format: "channels_last" or "channels_first".
         seed: an int making the draws reproducible.
@@ -70,7 +71,7 @@ class RandomSaturation(ImageTransformLayer):
 
     def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
-        self.factor = bounded_pair(factor, "factor", (0, 1))
+        self.factor = bounded_pair(factor, "factor", (-1, 1))
         self.value_range = value_range_pair(value_range, "RandomSaturation")
 
     def get_random_transformation(self, data, training=True, seed=None):

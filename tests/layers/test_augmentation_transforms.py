@@ -1,0 +1,197 @@
+"""The augmentation layers split as Keras splits them (get_random_transformation, then transform_images and
+transform_labels): given Keras' own random transformation, kgraph's transform equals Keras'; with a fixed draw
+whole training calls equal Keras'; draws repeat with a seed; inference is the identity (XLA and ONNX Runtime);
+configs equal Keras'; and the layers train inside a convnet."""
+
+import keras
+import numpy as np
+import pytest
+
+import kgraph
+from tests.layers.config_parity import assert_config_matches_keras
+from tests.layers.parity import check_layer
+
+rng = np.random.default_rng(0)
+IMAGES = (rng.random((4, 8, 9, 3)) * 255).astype("float32")
+UNIT = IMAGES / 255.0
+FIRST = IMAGES.transpose(0, 3, 1, 2)
+LABELS = np.eye(4, dtype="float32")
+
+TRANSFORMS = [
+    ("hue", lambda lib: lib.layers.RandomHue((0.2, 0.8), seed=1), IMAGES),
+    ("hue_unit_range", lambda lib: lib.layers.RandomHue(0.5, value_range=(0, 1), seed=2), UNIT),
+    ("hue_channels_first", lambda lib: lib.layers.RandomHue(0.5, data_format="channels_first", seed=3), FIRST),
+    ("saturation", lambda lib: lib.layers.RandomSaturation((0.1, 0.9), value_range=(0, 1), seed=1), UNIT),
+    ("saturation_channels_first", lambda lib: lib.layers.RandomSaturation(
+        0.7, value_range=(0, 1), data_format="channels_first", seed=1), UNIT.transpose(0, 3, 1, 2)),
+    ("sharpness", lambda lib: lib.layers.RandomSharpness((0.1, 0.9), seed=1), IMAGES),
+    ("sharpness_channels_first", lambda lib: lib.layers.RandomSharpness(
+        0.8, data_format="channels_first", seed=1), FIRST),
+    ("posterization", lambda lib: lib.layers.RandomPosterization((2, 7), seed=1), IMAGES),
+    ("posterization_unit_range", lambda lib: lib.layers.RandomPosterization(4, value_range=(0, 1), seed=4), UNIT),
+    ("gaussian_blur", lambda lib: lib.layers.RandomGaussianBlur(0.8, (3, 5), (0.2, 0.9), seed=1), IMAGES),
+    ("gaussian_blur_channels_first", lambda lib: lib.layers.RandomGaussianBlur(
+        1.0, 5, 0.6, data_format="channels_first", seed=2), FIRST),
+    ("erasing_noise", lambda lib: lib.layers.RandomErasing(0.9, (0.1, 0.5), seed=1), IMAGES),
+    ("erasing_constant", lambda lib: lib.layers.RandomErasing(1.0, 0.4, fill_value=7.0, seed=3), IMAGES),
+    ("erasing_channels_first", lambda lib: lib.layers.RandomErasing(
+        0.8, (0.2, 0.3), fill_value=300.0, data_format="channels_first", seed=1), FIRST),
+    ("mix_up", lambda lib: lib.layers.MixUp(alpha=0.4, seed=1), IMAGES),
+    ("cut_mix", lambda lib: lib.layers.CutMix(seed=1), IMAGES),
+    ("cut_mix_channels_first", lambda lib: lib.layers.CutMix((0.2, 0.8), data_format="channels_first", seed=2),
+     FIRST),
+]
+PERMUTATION = np.array([2, 0, 3, 1], "int32")
+BOXES = tuple(np.array(v, "float32") for v in ([0.5, 2.0, 0.0, 4.2], [3.5, 9.0, 1.0, 6.0], [1.0, 1.5, 2.0, 0.0],
+                                                [6.0, 7.9, 5.0, 3.0]))
+
+
+def _keras_transformation(name, layer, x):
+    """Keras' draw, or for the mixing layers (whose Beta draws take long to compile) a transformation built with
+    Keras' own box-mask helper."""
+    if name.startswith("mix_up"):
+        return {"mix_weight": np.array([0.2, 0.5, 0.9, 1.0], "float32"), "permutation_order": PERMUTATION}
+    if name.startswith("cut_mix"):
+        masks, weight = layer._generate_batch_mask(x.shape, BOXES)
+        return {"permutation_order": PERMUTATION, "batch_masks": np.asarray(masks), "mix_weight": np.asarray(weight)}
+    return {k: np.asarray(v) for k, v in layer.get_random_transformation(x).items()}
+
+
+@pytest.mark.parametrize("name,factory,x", TRANSFORMS, ids=[c[0] for c in TRANSFORMS])
+def test_transform_of_keras_draw_equals_keras(name, factory, x):
+    theirs, ours = factory(keras), factory(kgraph)
+    transformation = _keras_transformation(name, theirs, x)
+    expected = np.asarray(theirs.transform_images(x, transformation))
+    np.testing.assert_allclose(np.asarray(ours.transform_images(x, transformation)), expected, rtol=1e-5, atol=1e-5)
+    if name.startswith(("mix_up", "cut_mix")):
+        np.testing.assert_allclose(np.asarray(ours.transform_labels(LABELS, transformation)),
+                                   np.asarray(theirs.transform_labels(LABELS, transformation)), rtol=1e-5, atol=1e-6)
+
+
+FIXED = [
+    ("saturation", lambda lib: lib.layers.RandomSaturation((0.3, 0.3), value_range=(0, 1)), UNIT),
+    ("sharpness", lambda lib: lib.layers.RandomSharpness((0.9, 0.9)), IMAGES),
+    ("posterization", lambda lib: lib.layers.RandomPosterization((3, 3)), IMAGES),
+    ("gaussian_blur", lambda lib: lib.layers.RandomGaussianBlur((1.0, 1.0), 3, (0.7, 0.7)), IMAGES),
+    ("color_jitter", lambda lib: lib.layers.RandomColorJitter(
+        brightness_factor=(0.1, 0.1), contrast_factor=(-0.2, 0.2), saturation_factor=(0.3, 0.3)), IMAGES),
+    ("erasing_whole_image", lambda lib: lib.layers.RandomErasing((1.0, 1.0), (1.0, 1.0), fill_value=5.0), IMAGES),
+    ("single_image", lambda lib: lib.layers.RandomSharpness((0.2, 0.2)), IMAGES[0]),
+]
+
+
+@pytest.mark.parametrize("name,factory,x", FIXED, ids=[c[0] for c in FIXED])
+def test_fixed_draws_equal_keras_in_training(name, factory, x):
+    expected = np.asarray(factory(keras)(x, training=True))
+    np.testing.assert_allclose(np.asarray(factory(kgraph)(x, training=True)), expected, rtol=1e-5, atol=1e-4)
+
+
+def test_color_jitter_with_hue_is_keras_steps_with_either_hue_direction():
+    kwargs = dict(brightness_factor=(0.1, 0.1), saturation_factor=(0.6, 0.6), hue_factor=(0.3, 0.3))
+    jittered = np.asarray(kgraph.layers.RandomColorJitter(seed=4, **kwargs)(IMAGES))
+    keras_steps = keras.layers.RandomColorJitter(**kwargs)
+    x = np.asarray(keras_steps.random_brightness(IMAGES))
+    x = np.asarray(keras_steps.random_saturation(x))
+    candidates = [np.asarray(keras_steps.random_hue.transform_images(x, {"factor": np.full((4,), s * 0.15)}))
+                  for s in (1.0, -1.0)]
+    for i, image in enumerate(jittered):
+        assert min(np.abs(image - c[i]).max() for c in candidates) < 1e-3
+
+
+@pytest.mark.slow
+def test_mix_up_mixes_images_and_labels_with_one_draw():
+    out = kgraph.layers.MixUp(alpha=0.5, seed=3)({"images": IMAGES, "labels": LABELS})
+    labels = np.asarray(out["labels"])
+    np.testing.assert_allclose(labels.sum(axis=1), 1.0, rtol=1e-6)
+    partner = np.array([max((j for j in range(4) if j != i), key=lambda j: labels[i, j])
+                        if labels[i, i] < 1 - 1e-6 else i for i in range(4)])
+    weight = np.array([labels[i, i] for i in range(4)], "float32")
+    assert len(set(partner)) == 4
+    expected = keras.layers.MixUp().transform_images(IMAGES, {"mix_weight": weight, "permutation_order": partner})
+    np.testing.assert_allclose(np.asarray(out["images"]), np.asarray(expected), rtol=1e-5, atol=1e-3)
+
+
+def test_cut_mix_pastes_partner_boxes_and_mixes_labels_by_area():
+    out = kgraph.layers.CutMix(seed=5)({"images": IMAGES, "labels": LABELS})
+    images, labels = np.asarray(out["images"]), np.asarray(out["labels"])
+    for i in range(4):
+        kept = np.all(images[i] == IMAGES[i], axis=-1)
+        partners = [j for j in range(4) if labels[i, j] > 0 and j != i]
+        if not partners:
+            assert kept.all()
+            continue
+        (j,) = partners
+        np.testing.assert_array_equal(images[i][~kept], IMAGES[j][~kept])
+        if (~kept).any():
+            rows, cols = np.nonzero(~kept)
+            assert (~kept).sum() == (np.ptp(rows) + 1) * (np.ptp(cols) + 1)
+        assert abs((~kept).mean() - labels[i, j]) <= 2 * (8 + 9) / 72
+
+
+ALL = {
+    "hue": lambda lib, seed=None: lib.layers.RandomHue(0.4, seed=seed),
+    "saturation": lambda lib, seed=None: lib.layers.RandomSaturation(0.8, seed=seed),
+    "color_jitter": lambda lib, seed=None: lib.layers.RandomColorJitter(
+        brightness_factor=0.2, contrast_factor=0.3, saturation_factor=0.6, hue_factor=0.2, seed=seed),
+    "sharpness": lambda lib, seed=None: lib.layers.RandomSharpness((0.1, 0.9), seed=seed),
+    "posterization": lambda lib, seed=None: lib.layers.RandomPosterization((2, 6), seed=seed),
+    "gaussian_blur": lambda lib, seed=None: lib.layers.RandomGaussianBlur((1.0, 1.0), 5, (0.5, 1.0), seed=seed),
+    "erasing": lambda lib, seed=None: lib.layers.RandomErasing((0.9, 1.0), (0.2, 0.4), fill_value=9, seed=seed),
+    "mix_up": lambda lib, seed=None: lib.layers.MixUp(0.3, seed=seed),
+    "cut_mix": lambda lib, seed=None: lib.layers.CutMix(0.7, seed=seed),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_configs_equal_keras(name):
+    assert_config_matches_keras(lambda lib: ALL[name](lib, seed=7))
+
+
+SLOW_TO_COMPILE = ("color_jitter", "cut_mix", "mix_up")
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW_TO_COMPILE else n
+                                  for n in sorted(ALL)])
+def test_seeded_training_draws_repeat_and_inference_is_identity(name):
+    first = np.asarray(ALL[name](kgraph, seed=11)(IMAGES, training=True))
+    np.testing.assert_array_equal(np.asarray(ALL[name](kgraph, seed=11)(IMAGES, training=True)), first)
+    assert not np.allclose(first, IMAGES)
+    np.testing.assert_array_equal(np.asarray(ALL[name](kgraph, seed=11)(IMAGES, training=False)), IMAGES)
+
+
+def test_identity_in_inference_through_xla_and_onnx(tmp_path):
+    def stack(lib):
+        return lib.Sequential([ALL[name](lib) for name in sorted(ALL)])
+
+    check_layer(stack, [IMAGES], rtol=1e-5, atol=1e-4, tmp_dir=str(tmp_path))
+
+
+@pytest.mark.slow
+def test_augmentations_train_inside_a_convnet():
+    inputs = kgraph.Input(shape=(8, 9, 3))
+    x = inputs
+    for name in sorted(ALL):
+        x = ALL[name](kgraph)(x)
+    x = kgraph.layers.Conv2D(4, 3, activation="relu")(kgraph.layers.Rescaling(1 / 255.0)(x))
+    model = kgraph.Model(inputs, kgraph.layers.Dense(4)(kgraph.layers.GlobalAveragePooling2D()(x)))
+    model.compile(optimizer="adam", loss="mse")
+    history = model.fit(IMAGES, LABELS, batch_size=4, epochs=2, verbose=0)
+    assert all(np.isfinite(history.history["loss"]))
+    np.testing.assert_allclose(model.predict(IMAGES, verbose=0), model(IMAGES, training=False), rtol=1e-5)
+
+
+def test_bad_arguments_fail_naming_them():
+    with pytest.raises(ValueError, match=r"`factor` argument"):
+        kgraph.layers.RandomHue(1.5)
+    with pytest.raises(ValueError, match=r"value_range"):
+        kgraph.layers.RandomSaturation(0.5, value_range=(0, 1, 2))
+    with pytest.raises(ValueError, match=r"kernel_size must be an odd number"):
+        kgraph.layers.RandomGaussianBlur(kernel_size=4)
+    with pytest.raises(ValueError, match=r"`scale` argument"):
+        kgraph.layers.RandomErasing(scale=(2.0, 3.0))
+    with pytest.raises(ValueError, match=r"fill_value"):
+        kgraph.layers.RandomErasing(fill_value="black")
+    with pytest.raises(ValueError, match=r"alpha"):
+        kgraph.layers.MixUp(alpha=0)
+    with pytest.raises(ValueError, match=r"rank 3 or 4"):
+        kgraph.layers.CutMix()(np.zeros((2, 3), "float32"))
