@@ -29,8 +29,9 @@ def _mirror(index, size: int):
 
 
 def _fix_index(index, size: int, mode: str):
-    """Where an index outside [0, size) reads from, per fill mode (jax.scipy.ndimage's index fixers)."""
-    if mode == "nearest":
+    """Where an index outside [0, size) reads from, per fill mode (jax.scipy.ndimage's index fixers); "constant"
+    reads the nearest pixel, which `fill_value` then replaces, so that no gather leaves the input."""
+    if mode in ("nearest", "constant"):
         return knp.clip(index, 0.0, float(size - 1))
     if mode == "wrap":
         return knp.mod(index, float(size))
@@ -39,7 +40,7 @@ def _fix_index(index, size: int, mode: str):
     if mode == "reflect":
         return knp.floor(knp.divide(knp.subtract(_mirror(knp.add(knp.multiply(index, 2.0), 1.0), 2 * size + 1), 1.0),
                                     2.0))
-    return index
+    raise ValueError(f"Unknown fill mode {mode!r}; expected one of {FILL_MODES}")
 
 
 def _nodes(coordinate, order: int) -> list:

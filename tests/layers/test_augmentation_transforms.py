@@ -36,6 +36,9 @@ TRANSFORMS = [
     ("erasing_constant", lambda lib: lib.layers.RandomErasing(1.0, 0.4, fill_value=7.0, seed=3), IMAGES),
     ("erasing_channels_first", lambda lib: lib.layers.RandomErasing(
         0.8, (0.2, 0.3), fill_value=300.0, data_format="channels_first", seed=1), FIRST),
+    pytest.param("perspective", lambda lib: lib.layers.RandomPerspective(0.9, seed=1), UNIT, marks=pytest.mark.slow),
+    ("perspective_nearest_channels_first", lambda lib: lib.layers.RandomPerspective(
+        1.0, 0.5, "nearest", fill_value=0.3, data_format="channels_first", seed=2), UNIT.transpose(0, 3, 1, 2)),
     ("mix_up", lambda lib: lib.layers.MixUp(alpha=0.4, seed=1), IMAGES),
     ("cut_mix", lambda lib: lib.layers.CutMix(seed=1), IMAGES),
     ("cut_mix_channels_first", lambda lib: lib.layers.CutMix((0.2, 0.8), data_format="channels_first", seed=2),
@@ -57,7 +60,11 @@ def _keras_transformation(name, layer, x):
     return {k: np.asarray(v) for k, v in layer.get_random_transformation(x).items()}
 
 
-@pytest.mark.parametrize("name,factory,x", TRANSFORMS, ids=[c[0] for c in TRANSFORMS])
+def _ids(cases):
+    return [c.values[0] if hasattr(c, "values") else c[0] for c in cases]
+
+
+@pytest.mark.parametrize("name,factory,x", TRANSFORMS, ids=_ids(TRANSFORMS))
 def test_transform_of_keras_draw_equals_keras(name, factory, x):
     theirs, ours = factory(keras), factory(kgraph)
     transformation = _keras_transformation(name, theirs, x)
@@ -77,10 +84,15 @@ FIXED = [
         brightness_factor=(0.1, 0.1), contrast_factor=(-0.2, 0.2), saturation_factor=(0.3, 0.3)), IMAGES),
     ("erasing_whole_image", lambda lib: lib.layers.RandomErasing((1.0, 1.0), (1.0, 1.0), fill_value=5.0), IMAGES),
     ("single_image", lambda lib: lib.layers.RandomSharpness((0.2, 0.2)), IMAGES[0]),
+    pytest.param("equalization", lambda lib: lib.layers.Equalization(), (UNIT ** 2 * 200).astype("float32"),
+                 marks=pytest.mark.slow),
+    ("equalization_bins_unit_range", lambda lib: lib.layers.Equalization((0, 1), bins=16), UNIT ** 2),
+    ("equalization_channels_first", lambda lib: lib.layers.Equalization(data_format="channels_first"), FIRST),
+    ("equalization_flat_channels", lambda lib: lib.layers.Equalization(bins=8), np.full((2, 4, 4, 3), 7.0, "float32")),
 ]
 
 
-@pytest.mark.parametrize("name,factory,x", FIXED, ids=[c[0] for c in FIXED])
+@pytest.mark.parametrize("name,factory,x", FIXED, ids=_ids(FIXED))
 def test_fixed_draws_equal_keras_in_training(name, factory, x):
     expected = np.asarray(factory(keras)(x, training=True))
     np.testing.assert_allclose(np.asarray(factory(kgraph)(x, training=True)), expected, rtol=1e-5, atol=1e-4)
@@ -137,6 +149,7 @@ ALL = {
     "posterization": lambda lib, seed=None: lib.layers.RandomPosterization((2, 6), seed=seed),
     "gaussian_blur": lambda lib, seed=None: lib.layers.RandomGaussianBlur((1.0, 1.0), 5, (0.5, 1.0), seed=seed),
     "erasing": lambda lib, seed=None: lib.layers.RandomErasing((0.9, 1.0), (0.2, 0.4), fill_value=9, seed=seed),
+    "perspective": lambda lib, seed=None: lib.layers.RandomPerspective((1.0, 1.0), 0.6, seed=seed),
     "mix_up": lambda lib, seed=None: lib.layers.MixUp(0.3, seed=seed),
     "cut_mix": lambda lib, seed=None: lib.layers.CutMix(0.7, seed=seed),
 }
@@ -145,6 +158,11 @@ ALL = {
 @pytest.mark.parametrize("name", sorted(ALL))
 def test_configs_equal_keras(name):
     assert_config_matches_keras(lambda lib: ALL[name](lib, seed=7))
+
+
+def test_equalization_config_equals_keras_and_inference_is_identity():
+    assert_config_matches_keras(lambda lib: lib.layers.Equalization(value_range=(0, 1), bins=32))
+    np.testing.assert_array_equal(np.asarray(kgraph.layers.Equalization()(IMAGES, training=False)), IMAGES)
 
 
 SLOW_TO_COMPILE = ("color_jitter", "cut_mix", "mix_up")
