@@ -287,6 +287,9 @@ CASES = [
     op("image.affine_transform", RGBC, AFFINE, data_format="channels_first", _id="image.affine_cf"),
     *[op("image.map_coordinates", VOLUME, POINTS, order, mode, 1.5, _id=f"image.map_coordinates_{order}_{mode}")
       for order in (0, 1) for mode in ("constant", "nearest", "wrap", "mirror", "reflect")],
+    op("image.sobel_edges", RGB), op("image.sobel_edges", RGBC, data_format="channels_first", _id="image.sobel_cf"),
+    op("image.ssim", RGB, np.clip(RGB[::-1] * 0.3 + RGB * 0.7, 0, 1), filter_size=3),
+    op("image.ssim", RGBC[0], RGBC[1], 2.0, 5, 1.0, data_format="channels_first", _id="image.ssim_single_cf"),
     op("image.perspective_transform", RGB, CORNERS, MOVED, fill_value=0.25, _onnx=False),
     op("image.perspective_transform", RGBC, CORNERS, MOVED, "nearest", data_format="channels_first", _onnx=False,
        _id="image.perspective_nearest_cf"),
