@@ -111,6 +111,19 @@ def test_color_jitter_with_hue_is_keras_steps_with_either_hue_direction():
 
 
 @pytest.mark.slow
+def test_rand_augment_applies_one_of_keras_augmentations_per_batch():
+    keras_layer = keras.layers.RandAugment(factor=0.0, num_ops=1)
+    candidates = [np.asarray(getattr(keras_layer, name)(IMAGES)) for name in keras_layer._AUGMENT_LAYERS]
+    chosen = set()
+    for seed in range(4):
+        out = np.asarray(kgraph.layers.RandAugment(factor=0.0, num_ops=1, seed=seed)(IMAGES))
+        distances = [np.abs(out - candidate).max() for candidate in candidates]
+        assert min(distances) < 1e-3
+        chosen.add(int(np.argmin(distances)))
+    assert len(chosen) >= 2
+
+
+@pytest.mark.slow
 def test_mix_up_mixes_images_and_labels_with_one_draw():
     out = kgraph.layers.MixUp(alpha=0.5, seed=3)({"images": IMAGES, "labels": LABELS})
     labels = np.asarray(out["labels"])
@@ -149,13 +162,15 @@ ALL = {
     "posterization": lambda lib, seed=None: lib.layers.RandomPosterization((2, 6), seed=seed),
     "gaussian_blur": lambda lib, seed=None: lib.layers.RandomGaussianBlur((1.0, 1.0), 5, (0.5, 1.0), seed=seed),
     "erasing": lambda lib, seed=None: lib.layers.RandomErasing((0.9, 1.0), (0.2, 0.4), fill_value=9, seed=seed),
+    "rand_augment": lambda lib, seed=None: lib.layers.RandAugment(num_ops=2, factor=0.4, seed=seed),
     "perspective": lambda lib, seed=None: lib.layers.RandomPerspective((1.0, 1.0), 0.6, seed=seed),
     "mix_up": lambda lib, seed=None: lib.layers.MixUp(0.3, seed=seed),
     "cut_mix": lambda lib, seed=None: lib.layers.CutMix(0.7, seed=seed),
 }
 
 
-@pytest.mark.parametrize("name", sorted(ALL))
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n == "rand_augment" else n
+                                  for n in sorted(ALL)])
 def test_configs_equal_keras(name):
     assert_config_matches_keras(lambda lib: ALL[name](lib, seed=7))
 
@@ -165,7 +180,7 @@ def test_equalization_config_equals_keras_and_inference_is_identity():
     np.testing.assert_array_equal(np.asarray(kgraph.layers.Equalization()(IMAGES, training=False)), IMAGES)
 
 
-SLOW_TO_COMPILE = ("color_jitter", "cut_mix", "mix_up")
+SLOW_TO_COMPILE = ("color_jitter", "cut_mix", "mix_up", "rand_augment")
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW_TO_COMPILE else n

@@ -19,12 +19,13 @@ from kgraph.layers.preprocessing.mixing import CutMix, MixUp, RandomErasing
 from kgraph.layers.preprocessing.normalization import Normalization
 from kgraph.layers.preprocessing.perspective import RandomPerspective
 from kgraph.layers.preprocessing.pipeline import Pipeline
+from kgraph.layers.preprocessing.rand_augment import RandAugment
 from kgraph.layers.preprocessing.rescaling import Rescaling
 from kgraph.layers.preprocessing.string_lookup import StringLookup
 from kgraph.layers.preprocessing.text_vectorization import TextVectorization
 
 __all__ = ["AutoContrast", "CategoryEncoding", "CenterCrop", "CutMix", "Discretization", "Equalization", "HashedCrossing",
-           "Hashing", "IntegerLookup", "MixUp", "Normalization", "Pipeline", "RandomBrightness",
+           "Hashing", "IntegerLookup", "MixUp", "Normalization", "Pipeline", "RandAugment", "RandomBrightness",
            "RandomColorDegeneration", "RandomColorJitter", "RandomContrast", "RandomCrop", "RandomErasing",
            "RandomFlip", "RandomGaussianBlur", "RandomGrayscale", "RandomHue", "RandomInvert", "RandomPerspective",
            "RandomPosterization", "RandomRotation", "RandomSaturation", "RandomSharpness", "RandomShear",
