@@ -1,4 +1,4 @@
-"""Filter-based image ops of `keras.ops.image`: `sobel_edges` and `ssim`, built from convolutions."""
+"""Image ops of `keras.ops.image` built from convolutions: `sobel_edges`, `ssim` and `extract_patches_3d`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from kgraph.ops.array import _tensor, stack
 from kgraph.ops.convolution import conv, depthwise_conv
 from kgraph.ops.dispatch import dtype_of
 
-__all__ = ["sobel_edges", "ssim"]
+__all__ = ["extract_patches_3d", "sobel_edges", "ssim"]
 
 _SOBEL_Y = np.array([[-1, -2, -1], [0, 0, 0], [1, 2, 1]], "float64")
 
@@ -81,3 +81,32 @@ def ssim(image1, image2, max_val=1.0, filter_size=11, filter_sigma=1.5, k1=0.01,
     result = knp.mean(knp.reshape(per_channel, (-1, channels)), axis=-1)
     result = knp.squeeze(result, 0) if unbatched else result
     return knp.cast(result, original)
+
+
+def _triple(value, name: str) -> tuple:
+    values = (value,) * 3 if isinstance(value, int) else tuple(value)
+    if len(values) != 3:
+        raise ValueError(f"Invalid `{name}` argument. Expected an int or a tuple of length 3. Received: "
+                         f"{name}={value}")
+    return values
+
+
+def extract_patches_3d(volumes, size, strides=None, dilation_rate=1, padding="valid", data_format=None):
+    """Patches of `size` (an int or (depth, height, width)) every `strides` voxels, flattened into the channels
+    axis as (patch_depth, patch_row, patch_col, channel), through a convolution with an identity kernel as Keras
+    computes them. Volumes are (batch,) depth, height, width, channels (channels first with `data_format`)."""
+    volumes = _tensor(volumes)
+    data_format = _format(data_format)
+    if knp.ndim(volumes) not in (4, 5):
+        raise ValueError(f"extract_patches_3d needs volumes of rank 4 (one volume) or 5 (a batch), got shape "
+                         f"{knp.shape(volumes)}")
+    size = _triple(size, "size")
+    strides = size if strides is None else _triple(strides, "strides")
+    channels = knp.shape(volumes)[-1 if data_format == "channels_last" else -4]
+    out_dim = int(np.prod(size)) * channels
+    kernel = np.eye(out_dim, dtype=dtype_of(volumes)).reshape(*size, channels, out_dim)
+    unbatched = knp.ndim(volumes) == 4
+    volumes = knp.expand_dims(volumes, 0) if unbatched else volumes
+    patches = conv(volumes, kernel, strides=strides, padding=padding, data_format=data_format,
+                   dilation_rate=dilation_rate)
+    return knp.squeeze(patches, 0) if unbatched else patches

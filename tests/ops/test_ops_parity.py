@@ -79,6 +79,7 @@ AFFINE = np.array([[1.1, 0.2, -1.0, 0.1, 0.9, 0.5, 0.0, 0.0], [0.8, -0.3, 2.0, 0
 VOLUME = rng.random((5, 6, 4)).astype("float32")
 POINTS = (rng.random((3, 7, 2)) * 9 - 2).astype("float32")
 CORNERS = np.array([[[0, 0], [6, 0], [0, 5], [6, 5]]] * 2, "float32")
+VOXELS = rng.random((2, 4, 5, 6, 2)).astype("float32")
 MOVED = (CORNERS + rng.normal(size=CORNERS.shape)).astype("float32")
 
 
@@ -287,6 +288,10 @@ CASES = [
     op("image.affine_transform", RGBC, AFFINE, data_format="channels_first", _id="image.affine_cf"),
     *[op("image.map_coordinates", VOLUME, POINTS, order, mode, 1.5, _id=f"image.map_coordinates_{order}_{mode}")
       for order in (0, 1) for mode in ("constant", "nearest", "wrap", "mirror", "reflect")],
+    op("image.extract_patches_3d", VOXELS, 2),
+    op("image.extract_patches_3d", VOXELS[0], (2, 3, 2), strides=1, padding="same", _id="image.extract_patches_3d_same"),
+    op("image.extract_patches_3d", VOXELS.transpose(0, 4, 1, 2, 3), (1, 2, 3), (2, 1, 2), data_format="channels_first",
+       _id="image.extract_patches_3d_cf"),
     op("image.sobel_edges", RGB), op("image.sobel_edges", RGBC, data_format="channels_first", _id="image.sobel_cf"),
     op("image.ssim", RGB, np.clip(RGB[::-1] * 0.3 + RGB * 0.7, 0, 1), filter_size=3),
     op("image.ssim", RGBC[0], RGBC[1], 2.0, 5, 1.0, data_format="channels_first", _id="image.ssim_single_cf"),
