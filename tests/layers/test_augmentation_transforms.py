@@ -124,6 +124,24 @@ def test_rand_augment_applies_one_of_keras_augmentations_per_batch():
 
 
 @pytest.mark.slow
+def test_aug_mix_blends_the_input_with_a_keras_augmentation():
+    keras_layer = keras.layers.AugMix(factor=0.0, num_chains=1, chain_depth=1, all_ops=False)
+    names = ("random_shear", "random_rotation", "random_posterization", "solarization", "auto_contrast",
+             "equalization")
+    candidates = [np.asarray(getattr(keras_layer, name)(IMAGES)) for name in names]
+    for seed in range(3):
+        out = np.asarray(kgraph.layers.AugMix(factor=0.0, num_chains=1, chain_depth=1, all_ops=False,
+                                              seed=seed)(IMAGES))
+        fits = []
+        for candidate in candidates:
+            direction, offset = (IMAGES - candidate).ravel(), (out - candidate).ravel()
+            weight = float(direction @ offset / (direction @ direction)) if direction @ direction > 0 else 0.0
+            fits.append((np.abs(offset - weight * direction).max(), weight))
+        residual, weight = min(fits)
+        assert residual < 1e-3 and -1e-6 <= weight <= 1 + 1e-6
+
+
+@pytest.mark.slow
 def test_mix_up_mixes_images_and_labels_with_one_draw():
     out = kgraph.layers.MixUp(alpha=0.5, seed=3)({"images": IMAGES, "labels": LABELS})
     labels = np.asarray(out["labels"])
@@ -162,6 +180,7 @@ ALL = {
     "posterization": lambda lib, seed=None: lib.layers.RandomPosterization((2, 6), seed=seed),
     "gaussian_blur": lambda lib, seed=None: lib.layers.RandomGaussianBlur((1.0, 1.0), 5, (0.5, 1.0), seed=seed),
     "erasing": lambda lib, seed=None: lib.layers.RandomErasing((0.9, 1.0), (0.2, 0.4), fill_value=9, seed=seed),
+    "aug_mix": lambda lib, seed=None: lib.layers.AugMix(num_chains=2, chain_depth=2, factor=0.4, seed=seed),
     "rand_augment": lambda lib, seed=None: lib.layers.RandAugment(num_ops=2, factor=0.4, seed=seed),
     "perspective": lambda lib, seed=None: lib.layers.RandomPerspective((1.0, 1.0), 0.6, seed=seed),
     "mix_up": lambda lib, seed=None: lib.layers.MixUp(0.3, seed=seed),
@@ -169,7 +188,7 @@ ALL = {
 }
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n == "rand_augment" else n
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in ("aug_mix", "rand_augment") else n
                                   for n in sorted(ALL)])
 def test_configs_equal_keras(name):
     assert_config_matches_keras(lambda lib: ALL[name](lib, seed=7))
@@ -180,7 +199,7 @@ def test_equalization_config_equals_keras_and_inference_is_identity():
     np.testing.assert_array_equal(np.asarray(kgraph.layers.Equalization()(IMAGES, training=False)), IMAGES)
 
 
-SLOW_TO_COMPILE = ("color_jitter", "cut_mix", "mix_up", "rand_augment")
+SLOW_TO_COMPILE = ("aug_mix", "color_jitter", "cut_mix", "mix_up", "rand_augment")
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW_TO_COMPILE else n

@@ -99,3 +99,18 @@ def _random_beta_rows(types, lower, upper, dtype, seed):
 register("random_beta_rows", _random_beta_rows,
          attrs={"lower": REQUIRED, "upper": REQUIRED, "dtype": "float32", "seed": REQUIRED}, num_inputs=2,
          random=True, doc="Beta(a, a) samples of shape (batch,), a drawn once per call uniformly in [lower, upper]")
+
+
+def _random_gamma_rows(types, shape, alpha, dtype, seed):
+    x, key = types
+    _check_key("random_gamma_rows", key)
+    if x.rank == 0:
+        raise ShapeError(f"random_gamma_rows needs a batched input to take the batch size from, got {x}")
+    if not is_float(dtype) or not alpha > 0:
+        raise ShapeError(f"random_gamma_rows draws floats with alpha > 0, got dtype {dtype}, alpha {alpha}")
+    return [TensorType(dtype, (x.shape[0], *tuple(shape)))]
+
+
+register("random_gamma_rows", _random_gamma_rows,
+         attrs={"shape": (), "alpha": REQUIRED, "dtype": "float32", "seed": REQUIRED}, num_inputs=2, random=True,
+         doc="Gamma(alpha) samples of shape (batch, *shape), batch taken from x")

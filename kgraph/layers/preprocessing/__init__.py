@@ -1,5 +1,6 @@
 """Preprocessing layers: numeric ones lower to both targets; lookup, hashing and text layers run on the host."""
 
+from kgraph.layers.preprocessing.aug_mix import AugMix
 from kgraph.layers.preprocessing.augmentation import (
     RandomBrightness, RandomContrast, RandomCrop, RandomFlip, RandomRotation, RandomShear, RandomTranslation,
     RandomZoom,
@@ -24,10 +25,10 @@ from kgraph.layers.preprocessing.rescaling import Rescaling
 from kgraph.layers.preprocessing.string_lookup import StringLookup
 from kgraph.layers.preprocessing.text_vectorization import TextVectorization
 
-__all__ = ["AutoContrast", "CategoryEncoding", "CenterCrop", "CutMix", "Discretization", "Equalization", "HashedCrossing",
-           "Hashing", "IntegerLookup", "MixUp", "Normalization", "Pipeline", "RandAugment", "RandomBrightness",
-           "RandomColorDegeneration", "RandomColorJitter", "RandomContrast", "RandomCrop", "RandomErasing",
-           "RandomFlip", "RandomGaussianBlur", "RandomGrayscale", "RandomHue", "RandomInvert", "RandomPerspective",
-           "RandomPosterization", "RandomRotation", "RandomSaturation", "RandomSharpness", "RandomShear",
-           "RandomTranslation", "RandomZoom", "Rescaling", "Resizing", "Solarization", "StringLookup",
-           "TextVectorization"]
+__all__ = ["AugMix", "AutoContrast", "CategoryEncoding", "CenterCrop", "CutMix", "Discretization", "Equalization",
+           "HashedCrossing", "Hashing", "IntegerLookup", "MixUp", "Normalization", "Pipeline", "RandAugment",
+           "RandomBrightness", "RandomColorDegeneration", "RandomColorJitter", "RandomContrast", "RandomCrop",
+           "RandomErasing", "RandomFlip", "RandomGaussianBlur", "RandomGrayscale", "RandomHue", "RandomInvert",
+           "RandomPerspective", "RandomPosterization", "RandomRotation", "RandomSaturation", "RandomSharpness",
+           "RandomShear", "RandomTranslation", "RandomZoom", "Rescaling", "Resizing", "Solarization",
+           "StringLookup", "TextVectorization"]

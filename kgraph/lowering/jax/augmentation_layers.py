@@ -97,3 +97,8 @@ def _random_beta_rows(x, key, lower, upper, dtype, seed):
     key_alpha, key_beta = jax.random.split(jax.random.fold_in(key, seed))
     alpha = jax.random.uniform(key_alpha, (), dtype, lower, upper) if lower != upper else jnp.asarray(lower, dtype)
     return jax.random.beta(key_beta, alpha, alpha, (x.shape[0],), dtype)
+
+
+@jax_rule("random_gamma_rows")
+def _random_gamma_rows(x, key, shape, alpha, dtype, seed):
+    return jax.random.gamma(jax.random.fold_in(key, seed), alpha, (x.shape[0], *shape), dtype)
