@@ -129,7 +129,7 @@ def test_aug_mix_blends_the_input_with_a_keras_augmentation():
     names = ("random_shear", "random_rotation", "random_posterization", "solarization", "auto_contrast",
              "equalization")
     candidates = [np.asarray(getattr(keras_layer, name)(IMAGES)) for name in names]
-    for seed in range(3):
+    for seed in range(2):
         out = np.asarray(kgraph.layers.AugMix(factor=0.0, num_chains=1, chain_depth=1, all_ops=False,
                                               seed=seed)(IMAGES))
         fits = []
@@ -220,10 +220,12 @@ def test_identity_in_inference_through_xla_and_onnx(tmp_path):
 
 @pytest.mark.slow
 def test_augmentations_train_inside_a_convnet():
+    light = {**ALL, "aug_mix": lambda lib: lib.layers.AugMix(num_chains=1, chain_depth=1, all_ops=False),
+             "rand_augment": lambda lib: lib.layers.RandAugment(num_ops=1)}
     inputs = kgraph.Input(shape=(8, 9, 3))
     x = inputs
-    for name in sorted(ALL):
-        x = ALL[name](kgraph)(x)
+    for name in sorted(light):
+        x = light[name](kgraph)(x)
     x = kgraph.layers.Conv2D(4, 3, activation="relu")(kgraph.layers.Rescaling(1 / 255.0)(x))
     model = kgraph.Model(inputs, kgraph.layers.Dense(4)(kgraph.layers.GlobalAveragePooling2D()(x)))
     model.compile(optimizer="adam", loss="mse")
