@@ -32,7 +32,8 @@ TRANSFORMS = [
     ("gaussian_blur", lambda lib: lib.layers.RandomGaussianBlur(0.8, (3, 5), (0.2, 0.9), seed=1), IMAGES),
     ("gaussian_blur_channels_first", lambda lib: lib.layers.RandomGaussianBlur(
         1.0, 5, 0.6, data_format="channels_first", seed=2), FIRST),
-    ("erasing_noise", lambda lib: lib.layers.RandomErasing(0.9, (0.1, 0.5), seed=1), IMAGES),
+    pytest.param("erasing_noise", lambda lib: lib.layers.RandomErasing(0.9, (0.1, 0.5), seed=1), IMAGES,
+                 marks=pytest.mark.slow),
     ("erasing_constant", lambda lib: lib.layers.RandomErasing(1.0, 0.4, fill_value=7.0, seed=3), IMAGES),
     ("erasing_channels_first", lambda lib: lib.layers.RandomErasing(
         0.8, (0.2, 0.3), fill_value=300.0, data_format="channels_first", seed=1), FIRST),
