@@ -250,3 +250,25 @@ def test_bad_arguments_fail_naming_them():
         kgraph.layers.MixUp(alpha=0)
     with pytest.raises(ValueError, match=r"rank 3 or 4"):
         kgraph.layers.CutMix()(np.zeros((2, 3), "float32"))
+
+
+@pytest.mark.parametrize("max_number", [2, 5])
+def test_max_num_bounding_boxes_equals_keras(max_number):
+    boxes = (rng.random((4, 3, 4)) * 8).astype("float32")
+    labels = np.array([[1, 2, 0], [3, 1, 1], [0, 0, 2], [2, 2, 1]], "int32")
+
+    def run(lib, batch):
+        layer = lib.layers.MaxNumBoundingBoxes(max_number, bounding_box_format="xyxy")
+        return layer({"images": IMAGES[batch], "bounding_boxes": {"boxes": boxes[batch], "labels": labels[batch]}})
+
+    for batch in (slice(None), 0):
+        ours, theirs = run(kgraph, batch), run(keras, batch)
+        np.testing.assert_array_equal(np.asarray(ours["images"]), np.asarray(theirs["images"]))
+        for key in ("boxes", "labels"):
+            got, expected = np.asarray(ours["bounding_boxes"][key]), np.asarray(theirs["bounding_boxes"][key])
+            assert got.dtype == expected.dtype
+            np.testing.assert_array_equal(got, expected)
+    assert_config_matches_keras(lambda lib: lib.layers.MaxNumBoundingBoxes(max_number, bounding_box_format="xyxy"))
+    with pytest.raises(ValueError, match=r"bounding_box_format"):
+        kgraph.layers.MaxNumBoundingBoxes(max_number)({"images": IMAGES, "bounding_boxes": {"boxes": boxes,
+                                                                                            "labels": labels}})

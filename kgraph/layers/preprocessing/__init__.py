@@ -5,6 +5,7 @@ from kgraph.layers.preprocessing.augmentation import (
     RandomBrightness, RandomContrast, RandomCrop, RandomFlip, RandomRotation, RandomShear, RandomTranslation,
     RandomZoom,
 )
+from kgraph.layers.preprocessing.bounding_boxes import MaxNumBoundingBoxes
 from kgraph.layers.preprocessing.category_encoding import CategoryEncoding
 from kgraph.layers.preprocessing.color import (
     AutoContrast, RandomColorDegeneration, RandomGrayscale, RandomInvert, Solarization,
@@ -26,9 +27,9 @@ from kgraph.layers.preprocessing.string_lookup import StringLookup
 from kgraph.layers.preprocessing.text_vectorization import TextVectorization
 
 __all__ = ["AugMix", "AutoContrast", "CategoryEncoding", "CenterCrop", "CutMix", "Discretization", "Equalization",
-           "HashedCrossing", "Hashing", "IntegerLookup", "MixUp", "Normalization", "Pipeline", "RandAugment",
-           "RandomBrightness", "RandomColorDegeneration", "RandomColorJitter", "RandomContrast", "RandomCrop",
-           "RandomErasing", "RandomFlip", "RandomGaussianBlur", "RandomGrayscale", "RandomHue", "RandomInvert",
-           "RandomPerspective", "RandomPosterization", "RandomRotation", "RandomSaturation", "RandomSharpness",
-           "RandomShear", "RandomTranslation", "RandomZoom", "Rescaling", "Resizing", "Solarization",
-           "StringLookup", "TextVectorization"]
+           "HashedCrossing", "Hashing", "IntegerLookup", "MaxNumBoundingBoxes", "MixUp", "Normalization",
+           "Pipeline", "RandAugment", "RandomBrightness", "RandomColorDegeneration", "RandomColorJitter",
+           "RandomContrast", "RandomCrop", "RandomErasing", "RandomFlip", "RandomGaussianBlur", "RandomGrayscale",
+           "RandomHue", "RandomInvert", "RandomPerspective", "RandomPosterization", "RandomRotation",
+           "RandomSaturation", "RandomSharpness", "RandomShear", "RandomTranslation", "RandomZoom", "Rescaling",
+           "Resizing", "Solarization", "StringLookup", "TextVectorization"]
