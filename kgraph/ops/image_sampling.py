@@ -1,26 +1,33 @@
-"""Image resampling ops of `keras.ops.image`: `map_coordinates`, `affine_transform`, `perspective_transform`.
+"""Image resampling ops of `keras.ops.image`: `map_coordinates`, `affine_transform`, `perspective_transform`
+and `scale_and_translate`.
 
-They are built from gathers and elementwise ops, following `jax.scipy.ndimage.map_coordinates` (orders 0 and 1;
-fill modes constant, nearest, wrap, mirror and reflect), so they run on XLA and export to ONNX alike.
+The first three are built from gathers and elementwise ops, following `jax.scipy.ndimage.map_coordinates` (orders
+0 and 1; fill modes constant, nearest, wrap, mirror and reflect); `scale_and_translate` from one matrix product per
+axis. All run on XLA and export to ONNX alike.
 """
 
 from __future__ import annotations
 
 import itertools
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from kgraph import config
 from kgraph.ir.types import is_float
 from kgraph.ops import numpy as knp
 from kgraph.ops.array import _tensor, concatenate, stack, take, take_along_axis
-from kgraph.ops.dispatch import dtype_of
+from kgraph.ops.dispatch import dtype_of, is_symbolic, unwrap
 from kgraph.ops.linalg import solve
+from kgraph.ops.numpy_extra import moveaxis, tensordot
 
-__all__ = ["affine_transform", "map_coordinates", "perspective_transform"]
+__all__ = ["affine_transform", "map_coordinates", "perspective_transform", "scale_and_translate"]
 
 FILL_MODES = ("constant", "nearest", "wrap", "mirror", "reflect")
 INTERPOLATIONS = {"nearest": 0, "bilinear": 1}
+SCALE_AND_TRANSLATE_METHODS = ("linear", "bilinear", "trilinear", "cubic", "bicubic", "tricubic", "lanczos3",
+                               "lanczos5")
 
 
 def _mirror(index, size: int):
@@ -232,3 +239,43 @@ def perspective_transform(images, start_points, end_points, interpolation: str =
     y_in = knp.divide(knp.add(knp.add(knp.multiply(t[3], cols), knp.multiply(t[4], rows)), t[5]), denominator)
     out = _sample_images(images, y_in, x_in, INTERPOLATIONS[interpolation], "constant", float(fill_value))
     return _unbatched(out, single, data_format)
+
+
+def _axis_weights(in_size: int, out_size: int, scale: float, translation: float, method: str,
+                  antialias: bool) -> np.ndarray:
+    """The (out_size, in_size) matrix that `jax.image.scale_and_translate` applies along one axis: the op is
+    linear and separable, so resampling an identity gives it."""
+    identity = jnp.eye(in_size, dtype="float32")
+    resampled = jax.image.scale_and_translate(identity, (out_size, in_size), (0,), jnp.array([scale], "float32"),
+                                              jnp.array([translation], "float32"), method, antialias)
+    return np.asarray(resampled)
+
+
+def scale_and_translate(images, output_shape, scale, translation, spatial_dims, method, antialias=True):
+    """Resamples `images` along `spatial_dims` to `output_shape`, scaling by `scale` and shifting by
+    `translation` (one per spatial dim) with the `method` kernel, as `jax.image.scale_and_translate` does.
+    `scale` and `translation` must be static (numbers or arrays, not symbolic tensors); each axis becomes a matrix
+    product, which runs on XLA and exports to ONNX."""
+    if method not in SCALE_AND_TRANSLATE_METHODS:
+        raise ValueError(f"Invalid value for argument `method`. Expected of one {SCALE_AND_TRANSLATE_METHODS}. "
+                         f"Received: method={method}")
+    if is_symbolic(unwrap(scale)) or is_symbolic(unwrap(translation)):
+        raise ValueError("scale_and_translate needs static `scale` and `translation` (numbers or arrays), got "
+                         "symbolic tensors")
+    images = _tensor(images)
+    shape = knp.shape(images)
+    spatial_dims = tuple(int(d) % len(shape) for d in spatial_dims)
+    scales = np.broadcast_to(np.asarray(unwrap(scale), "float32"), (len(spatial_dims),))
+    translations = np.broadcast_to(np.asarray(unwrap(translation), "float32"), (len(spatial_dims),))
+    if len(output_shape) != len(shape):
+        raise ValueError(f"scale_and_translate: output_shape {tuple(output_shape)} must have the rank of images "
+                         f"{shape}")
+    dtype = dtype_of(images)
+    out = images if is_float(dtype) else knp.cast(images, "float32")
+    for dim, s, t in zip(spatial_dims, scales, translations):
+        if shape[dim] is None:
+            raise ValueError(f"scale_and_translate needs a known size on spatial dim {dim}, got shape {shape}")
+        weights = _axis_weights(shape[dim], int(output_shape[dim]), float(s), float(t), method, antialias)
+        moved = tensordot(out, weights.astype(dtype_of(out)), axes=[[dim], [1]])
+        out = moveaxis(moved, -1, dim)
+    return out
