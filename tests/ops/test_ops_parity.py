@@ -289,7 +289,8 @@ CASES = [
     *[op("image.map_coordinates", VOLUME, POINTS, order, mode, 1.5, _id=f"image.map_coordinates_{order}_{mode}")
       for order in (0, 1) for mode in ("constant", "nearest", "wrap", "mirror", "reflect")],
     op("image.extract_patches_3d", VOXELS, 2),
-    op("image.extract_patches_3d", VOXELS[0], (2, 3, 2), strides=1, padding="same", _id="image.extract_patches_3d_same"),
+    op("image.extract_patches_3d", VOXELS[0], (2, 3, 2), strides=1, padding="same",
+       _id="image.extract_patches_3d_same"),
     op("image.extract_patches_3d", VOXELS.transpose(0, 4, 1, 2, 3), (1, 2, 3), (2, 1, 2), data_format="channels_first",
        _id="image.extract_patches_3d_cf"),
     op("image.scale_and_translate", RGB, (2, 9, 5, 3), (1.5, 0.7), (0.5, -1.0), (1, 2), "bilinear"),
