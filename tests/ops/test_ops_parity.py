@@ -75,6 +75,12 @@ OL = np.array([6, 5], "int32")
 PATCH = _normal((2, 3, 6, 5))
 RGB = rng.random((2, 6, 7, 3)).astype("float32")
 RGBC = rng.random((2, 3, 6, 7)).astype("float32")
+AFFINE = np.array([[1.1, 0.2, -1.0, 0.1, 0.9, 0.5, 0.0, 0.0], [0.8, -0.3, 2.0, 0.2, 1.2, -1.5, 0.0, 0.0]], "float32")
+VOLUME = rng.random((5, 6, 4)).astype("float32")
+POINTS = (rng.random((3, 7, 2)) * 9 - 2).astype("float32")
+CORNERS = np.array([[[0, 0], [6, 0], [0, 5], [6, 5]]] * 2, "float32")
+VOXELS = rng.random((2, 4, 5, 6, 2)).astype("float32")
+MOVED = (CORNERS + rng.normal(size=CORNERS.shape)).astype("float32")
 
 
 @dataclasses.dataclass
@@ -277,6 +283,25 @@ CASES = [
     op("image.extract_patches", RGBC, 3, strides=2, data_format="channels_first", _id="image.extract_patches_cf"),
     op("image.gaussian_blur", RGB, data_format="channels_last"), op("image.gaussian_blur", RGBC, (3, 5), (0.8, 1.5), data_format="channels_first",
                                        _id="image.gaussian_blur_cf"),
+    *[op("image.affine_transform", RGB, AFFINE, interpolation, mode, 0.5, _id=f"image.affine_{interpolation}_{mode}")
+      for interpolation in ("nearest", "bilinear") for mode in ("constant", "nearest", "wrap", "mirror", "reflect")],
+    op("image.affine_transform", RGBC, AFFINE, data_format="channels_first", _id="image.affine_cf"),
+    *[op("image.map_coordinates", VOLUME, POINTS, order, mode, 1.5, _id=f"image.map_coordinates_{order}_{mode}")
+      for order in (0, 1) for mode in ("constant", "nearest", "wrap", "mirror", "reflect")],
+    op("image.extract_patches_3d", VOXELS, 2),
+    op("image.extract_patches_3d", VOXELS[0], (2, 3, 2), strides=1, padding="same",
+       _id="image.extract_patches_3d_same"),
+    op("image.extract_patches_3d", VOXELS.transpose(0, 4, 1, 2, 3), (1, 2, 3), (2, 1, 2), data_format="channels_first",
+       _id="image.extract_patches_3d_cf"),
+    op("image.scale_and_translate", RGB, (2, 9, 5, 3), (1.5, 0.7), (0.5, -1.0), (1, 2), "bilinear"),
+    op("image.scale_and_translate", RGB, (2, 4, 10, 3), (0.6, 1.4), (0.0, 2.0), (1, 2), "lanczos3", antialias=False,
+       _id="image.scale_and_translate_lanczos"),
+    op("image.sobel_edges", RGB), op("image.sobel_edges", RGBC, data_format="channels_first", _id="image.sobel_cf"),
+    op("image.ssim", RGB, np.clip(RGB[::-1] * 0.3 + RGB * 0.7, 0, 1), filter_size=3),
+    op("image.ssim", RGBC[0], RGBC[1], 2.0, 5, 1.0, data_format="channels_first", _id="image.ssim_single_cf"),
+    op("image.perspective_transform", RGB, CORNERS, MOVED, fill_value=0.25, _onnx=False),
+    op("image.perspective_transform", RGBC, CORNERS, MOVED, "nearest", data_format="channels_first", _onnx=False,
+       _id="image.perspective_nearest_cf"),
 ]
 SAMPLE_EVERY = 5
 """Eager calls and kgraph ops on tracers compile op by op or per row, so every 5th row runs them (and every row

@@ -71,3 +71,46 @@ def _random_crop_images(types, height, width, data_format, seed):
 register("random_crop_images", _random_crop_images,
          attrs={"height": REQUIRED, "width": REQUIRED, "data_format": "channels_last", "seed": REQUIRED},
          num_inputs=2, random=True, doc="one random (height, width) window, the same for the whole batch")
+
+
+def _random_permutation_rows(types, seed):
+    x, key = types
+    _check_key("random_permutation_rows", key)
+    if x.rank == 0:
+        raise ShapeError(f"random_permutation_rows needs a batched input to take the batch size from, got {x}")
+    return [TensorType("int32", (x.shape[0],))]
+
+
+register("random_permutation_rows", _random_permutation_rows, attrs={"seed": REQUIRED}, num_inputs=2, random=True,
+         doc="a random permutation of range(batch), batch taken from x: the partners of the mixing layers")
+
+
+def _random_beta_rows(types, lower, upper, dtype, seed):
+    x, key = types
+    _check_key("random_beta_rows", key)
+    if x.rank == 0:
+        raise ShapeError(f"random_beta_rows needs a batched input to take the batch size from, got {x}")
+    if not is_float(dtype) or not 0 < lower <= upper:
+        raise ShapeError(f"random_beta_rows draws floats with 0 < lower <= upper, got dtype {dtype}, lower {lower}, "
+                         f"upper {upper}")
+    return [TensorType(dtype, (x.shape[0],))]
+
+
+register("random_beta_rows", _random_beta_rows,
+         attrs={"lower": REQUIRED, "upper": REQUIRED, "dtype": "float32", "seed": REQUIRED}, num_inputs=2,
+         random=True, doc="Beta(a, a) samples of shape (batch,), a drawn once per call uniformly in [lower, upper]")
+
+
+def _random_gamma_rows(types, shape, alpha, dtype, seed):
+    x, key = types
+    _check_key("random_gamma_rows", key)
+    if x.rank == 0:
+        raise ShapeError(f"random_gamma_rows needs a batched input to take the batch size from, got {x}")
+    if not is_float(dtype) or not alpha > 0:
+        raise ShapeError(f"random_gamma_rows draws floats with alpha > 0, got dtype {dtype}, alpha {alpha}")
+    return [TensorType(dtype, (x.shape[0], *tuple(shape)))]
+
+
+register("random_gamma_rows", _random_gamma_rows,
+         attrs={"shape": (), "alpha": REQUIRED, "dtype": "float32", "seed": REQUIRED}, num_inputs=2, random=True,
+         doc="Gamma(alpha) samples of shape (batch, *shape), batch taken from x")

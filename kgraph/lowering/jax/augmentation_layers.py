@@ -85,3 +85,20 @@ def _random_crop_images(images, key, height, width, data_format, seed):
     starts, sizes = [0] * 4, list(images.shape)
     starts[rows], starts[cols], sizes[rows], sizes[cols] = top, left, height, width
     return jax.lax.dynamic_slice(images, starts, sizes)
+
+
+@jax_rule("random_permutation_rows")
+def _random_permutation_rows(x, key, seed):
+    return jax.random.permutation(jax.random.fold_in(key, seed), x.shape[0]).astype("int32")
+
+
+@jax_rule("random_beta_rows")
+def _random_beta_rows(x, key, lower, upper, dtype, seed):
+    key_alpha, key_beta = jax.random.split(jax.random.fold_in(key, seed))
+    alpha = jax.random.uniform(key_alpha, (), dtype, lower, upper) if lower != upper else jnp.asarray(lower, dtype)
+    return jax.random.beta(key_beta, alpha, alpha, (x.shape[0],), dtype)
+
+
+@jax_rule("random_gamma_rows")
+def _random_gamma_rows(x, key, shape, alpha, dtype, seed):
+    return jax.random.gamma(jax.random.fold_in(key, seed), alpha, (x.shape[0], *shape), dtype)
