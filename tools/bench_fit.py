@@ -271,7 +271,7 @@ def spawn(runner: str, family: str, samples: int, epochs: int, source: str | Non
     if done.returncode != 0 or not lines:
         raise RuntimeError(f"{runner} on {family} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
     result = json.loads(lines[-1][len("RESULT "):])
-    print(f"  {family:12s} {source or '':10s} {runner:7s} {'warm' if cache else ''} {result}", file=sys.stderr, flush=True)
+    print(f"  {family:12s} {source or '':10s} {runner:7s} {'warm' if first_only else ''} {result}", file=sys.stderr, flush=True)
     return result
 
 
@@ -302,6 +302,9 @@ def geomean(values: list[float]) -> float:
 def table(results: dict, sources: dict, samples: dict, epochs: int, rounds: int) -> str:
     import jax
 
+    flags = [a for i, a in enumerate(sys.argv[1:]) if a != "--write" and (i == 0 or sys.argv[i] != "--write")]
+    command = " ".join(["python tools/bench_fit.py"] + flags)
+
     lines = [
         "## Training (fit)",
         "",
@@ -309,7 +312,7 @@ def table(results: dict, sources: dict, samples: dict, epochs: int, rounds: int)
         f"second `predict` over the training inputs. Each (model, framework) ran in its own process, frameworks "
         f"alternating; ratios are kgraph / Keras 3 (higher is better for speed, lower for first epoch and memory). "
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores shared with other work, "
-        f"{jax.devices()[0].platform.upper()}, jax {jax.__version__}. Produced by `python tools/bench_fit.py`.",
+        f"{jax.devices()[0].platform.upper()}, jax {jax.__version__}. Produced by `{command}`.",
         "",
         "| model | samples | steady kgraph/Keras | first epoch kgraph/Keras (cold) | first epoch kgraph/Keras (warm cache) "
         "| predict kgraph/Keras | peak RSS kgraph/Keras | steady kgraph/hand-written | kgraph steps/s | Keras steps/s "
