@@ -29,17 +29,20 @@ _compiler = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_pre
 LOOP_UNFRIENDLY = frozenset({"conv_general_dilated", "while", "scan"})
 
 
-def loops_well(jaxpr) -> bool:
+def loops_well(jaxpr, outer_loops: int = 0) -> bool:
     """Whether a step runs as fast inside a device loop as dispatched once per batch.
 
     Measured on XLA's CPU backend: a loop saves the per-call dispatch and runs dense and attention steps
     faster (the transformer block 1.7x, the MLP 1.3x), but convolutions (gradients above all) and a step's own
-    loops (recurrent layers) run several times slower in it.
+    loops (recurrent layers) run several times slower in it. `outer_loops` loops around the step (a fused
+    executable's own) are looked through.
     """
     for eqn in jaxpr.eqns:
-        if eqn.primitive.name in LOOP_UNFRIENDLY:
+        name = eqn.primitive.name
+        if name in LOOP_UNFRIENDLY and not (outer_loops and name in ("while", "scan")):
             return False
-        if not all(loops_well(sub) for sub in jax_core.jaxprs_in_params(eqn.params)):
+        inner = outer_loops - 1 if name in ("while", "scan") else outer_loops
+        if not all(loops_well(sub, inner) for sub in jax_core.jaxprs_in_params(eqn.params)):
             return False
     return True
 
@@ -118,9 +121,10 @@ class StepExecutables:
         (self._fused if self._fuses(args, size) else self._single).prepare(args, size)
 
     def _fuses(self, args, size: int) -> bool:
-        """Decides once, from the one-batch step's jaxpr (jit reuses the trace if it compiles that step)."""
+        """Decides once, from the fused step's jaxpr (jit reuses that trace when it compiles the fused step)."""
         if self.fuse is None:
-            self.fuse = loops_well(self._single.jitted(size).trace(*self._single.specs(args)).jaxpr.jaxpr)
+            traced = self._fused.jitted(size).trace(*self._fused.specs(args))
+            self.fuse = loops_well(traced.jaxpr.jaxpr, outer_loops=1)
         return self.fuse
 
     def _run_single(self, args, start: int, size: int, count: int):
@@ -168,18 +172,21 @@ class PredictExecutables:
 
         `capacity` is the most batches any call of this size will ask for (the fused buffer's length).
         """
-        if count == 1 or not self._fuses(params, data, perm, size):
+        if count == 1 or not self._fuses(params, data, perm, size, capacity):
             return self._run_single(params, data, perm, start, size, count)
-        key = (size, capacity)
-        if key not in self._fused:
-            self._fused[key] = self._jit_fused(size, capacity)
-        carry, outputs = self._fused[key](params, data, perm, np.int32(start), np.int32(count))
+        carry, outputs = self._fused[(size, capacity)](params, data, perm, np.int32(start), np.int32(count))
         return carry, [[o[:count * size] for o in outputs]]
 
-    def _fuses(self, params, data, perm, size: int) -> bool:
-        if self.fuse is None:
-            traced = self._jit_single(size).trace(*_specs((params, data, perm)), _INDEX)
-            self.fuse = loops_well(traced.jaxpr.jaxpr)
+    def _fuses(self, params, data, perm, size: int, capacity: int) -> bool:
+        """Decides once, from the fused step's jaxpr; returns with that executable in `_fused` when fusing."""
+        key = (size, capacity)
+        if key not in self._fused and self.fuse is not False:
+            self._fused[key] = self._jit_fused(size, capacity)
+            if self.fuse is None:
+                traced = self._fused[key].trace(*_specs((params, data, perm)), _INDEX, _INDEX)
+                self.fuse = loops_well(traced.jaxpr.jaxpr, outer_loops=1)
+                if not self.fuse:
+                    del self._fused[key]
         return self.fuse
 
     def _jit_single(self, size: int) -> Callable:
