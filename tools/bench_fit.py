@@ -112,6 +112,20 @@ def warm_jax() -> None:
     jax.block_until_ready(jax.jit(lambda a: a @ a)(jnp.ones((64, 64))))
 
 
+MIN_SECONDS = 1.0  # a steady or predict figure repeats its call for at least this long: short ones are noise
+
+
+def rate(call, units: int) -> float:
+    """Units per second of `call()`, repeated until `MIN_SECONDS` have passed."""
+    done, start = 0, time.perf_counter()
+    while True:
+        call()
+        done += units
+        elapsed = time.perf_counter() - start
+        if elapsed >= MIN_SECONDS:
+            return done / elapsed
+
+
 def run_framework(lib_name: str, family: str, samples: int, epochs: int, first_only: bool = False) -> dict:
     """First epoch, steady steps/s and predict samples/s of `fit`/`predict` with Keras or kgraph."""
     import importlib
@@ -125,13 +139,9 @@ def run_framework(lib_name: str, family: str, samples: int, epochs: int, first_o
     first = time.perf_counter() - start
     if first_only:
         return {"first": first}
-    start = time.perf_counter()
-    model.fit(x, y, batch_size=BATCH, epochs=epochs, verbose=0)
-    steady = epochs * math.ceil(samples / BATCH) / (time.perf_counter() - start)
+    steady = rate(lambda: model.fit(x, y, batch_size=BATCH, epochs=epochs, verbose=0), epochs * math.ceil(samples / BATCH))
     model.predict(x, batch_size=BATCH, verbose=0)
-    start = time.perf_counter()
-    model.predict(x, batch_size=BATCH, verbose=0)
-    predict = samples / (time.perf_counter() - start)
+    predict = rate(lambda: model.predict(x, batch_size=BATCH, verbose=0), samples)
     return {"first": first, "steady": steady, "predict": predict}
 
 
@@ -158,9 +168,7 @@ def run_source(lib_name: str, source: str, samples: int) -> dict:
     warm_jax()
     model = build(lib, "mlp")
     model.fit(feed, epochs=1, verbose=0)
-    start = time.perf_counter()
-    model.fit(feed, epochs=1, verbose=0)
-    return {"steady": math.ceil(samples / BATCH) / (time.perf_counter() - start)}
+    return {"steady": rate(lambda: model.fit(feed, epochs=1, verbose=0), math.ceil(samples / BATCH))}
 
 
 def run_handwritten(family: str, samples: int, epochs: int) -> dict:
@@ -233,18 +241,19 @@ def run_handwritten(family: str, samples: int, epochs: int) -> dict:
     start = time.perf_counter()
     params, opt_state, key = epoch(params, opt_state, key)
     first = time.perf_counter() - start
-    start = time.perf_counter()
-    for _ in range(epochs):
-        params, opt_state, key = epoch(params, opt_state, key)
-    steady = epochs * math.ceil(samples / BATCH) / (time.perf_counter() - start)
+    trained = [params, opt_state, key]
+
+    def epochs_once():
+        for _ in range(epochs):
+            trained[:] = epoch(*trained)
+
+    steady = rate(epochs_once, epochs * math.ceil(samples / BATCH))
 
     def predict():
-        return np.concatenate([np.asarray(predict_step(params, x[i:i + BATCH])) for i in range(0, len(x), BATCH)])
+        return np.concatenate([np.asarray(predict_step(trained[0], x[i:i + BATCH])) for i in range(0, len(x), BATCH)])
 
     predict()
-    start = time.perf_counter()
-    predict()
-    return {"first": first, "steady": steady, "predict": samples / (time.perf_counter() - start)}
+    return {"first": first, "steady": steady, "predict": rate(predict, samples)}
 
 
 def worker(args) -> None:
@@ -308,8 +317,8 @@ def table(results: dict, sources: dict, samples: dict, epochs: int, rounds: int)
     lines = [
         "## Training (fit)",
         "",
-        f"Batch {BATCH}, random data of each model's shapes, steady = {epochs} epoch(s) after the first, predict = the "
-        f"second `predict` over the training inputs. Each (model, framework) ran in its own process, frameworks "
+        f"Batch {BATCH}, random data of each model's shapes, steady = {epochs} epoch(s) after the first, predict = "
+        f"`predict` over the training inputs after a first one, each repeated for at least {MIN_SECONDS:g} s. Each (model, framework) ran in its own process, frameworks "
         f"alternating; ratios are kgraph / Keras 3 (higher is better for speed, lower for first epoch and memory). "
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores shared with other work, "
         f"{jax.devices()[0].platform.upper()}, jax {jax.__version__}. Produced by `{command}`.",
