@@ -271,8 +271,9 @@ class TrainingLoop:
         if isinstance(adapter, ArrayDataAdapter) and not isinstance(run, BatchExecutables):
             fuse = steps_per_call(callback_list, getattr(self, "steps_per_execution", 1), PREDICT_BATCH_HOOKS)
             perm, plan = adapter.epoch(fuse)
+            capacity = max(fused for *_, fused in plan)
             for step, start, size, fused in plan:
-                carry, chunks = run(params, adapter.device, perm, start, size, fused, fuse)
+                carry, chunks = run(params, adapter.device, perm, start, size, fused, capacity)
                 params = {**params, "carry": carry}
                 for i, outputs in enumerate(chunks, start=step + fused - len(chunks)):
                     yield i, outputs, carry["states"]

@@ -2,21 +2,21 @@
 
 A step is `body(state, batch) -> state`; `finish(state)` reads what the caller wants back (the logs).
 A call runs `count` consecutive batches, either as one executable with a device-side loop ("fused") or as
-`count` dispatches of a one-batch executable ("single"). Which is faster depends on the model and the
-backend (XLA's CPU backend runs convolution gradients several times slower inside a loop), so each
-executable set measures both on real batches of the first epoch and keeps the faster: see `FusionChoice`.
-State buffers are donated, so updates happen in place. Executables for the other batch sizes an epoch will
-need are compiled on a background thread while the first ones run.
+`count` dispatches of a one-batch executable ("single"). XLA's CPU backend runs some step bodies several
+times slower inside a loop (convolutions, loops of their own), so each executable set looks at its step's
+jaxpr once and keeps one way for good: see `loops_well`. State buffers are donated, so updates happen in
+place. Executables for the other batch sizes an epoch will need are compiled on a background thread while
+the first ones run.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-import time
 import warnings
 from typing import Callable
 
 import jax
+import jax.extend.core as jax_core
 import jax.numpy as jnp
 import numpy as np
 
@@ -24,6 +24,27 @@ from kgraph.runtime.data_adapter import fetch
 
 warnings.filterwarnings("ignore", message="Some donated buffers were not usable")
 _compiler = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="kgraph-compile")
+
+# Primitives that XLA's CPU backend runs several times slower in a device loop than in one call per batch.
+LOOP_UNFRIENDLY = frozenset({"conv_general_dilated", "while", "scan"})
+
+
+def loops_well(jaxpr, outer_loops: int = 0) -> bool:
+    """Whether a step runs as fast inside a device loop as dispatched once per batch.
+
+    Measured on XLA's CPU backend: a loop saves the per-call dispatch and runs dense and attention steps
+    faster (the transformer block 1.7x, the MLP 1.3x), but convolutions (gradients above all) and a step's own
+    loops (recurrent layers) run several times slower in it. `outer_loops` loops around the step (a fused
+    executable's own) are looked through.
+    """
+    for eqn in jaxpr.eqns:
+        name = eqn.primitive.name
+        if name in LOOP_UNFRIENDLY and not (outer_loops and name in ("while", "scan")):
+            return False
+        inner = outer_loops - 1 if name in ("while", "scan") else outer_loops
+        if not all(loops_well(sub, inner) for sub in jax_core.jaxprs_in_params(eqn.params)):
+            return False
+    return True
 
 
 def _key(data, perm, size: int) -> tuple:
@@ -35,125 +56,46 @@ def _specs(tree) -> object:
     return jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(np.shape(a), a.dtype), tree)
 
 
-class FusionChoice:
-    """Decides between fused and single-batch execution from timed runs on real batches.
-
-    Fusing saves the per-call dispatch (about 0.1 ms on CPU), so it can only matter for fast steps. The first
-    call of several batches runs single-batch and is timed (after one untimed batch); a step slower than
-    `SLOW_STEP` stays single-batch for good, as fusing could gain at most a few percent and XLA may run the
-    loop body slower. Faster steps start compiling the fused executable in the background; once it is
-    ready, one fused batch runs untimed (warm-up) and probes of `PROBE` batches alternate between the two
-    ways, each timed to completion; after `ROUNDS` probes of each, the lower best time per batch wins for
-    the rest of the model's life. Nothing observable depends on the choice: both run the same step body on
-    the same batches in the same order.
-    """
-
-    SLOW_STEP = 0.005
-    PROBE = 8
-    ROUNDS = 3
-
-    def __init__(self):
-        self.fuse: bool | None = None
-        self.single_step: float | None = None
-        self.warmed = False
-        self.per_batch: dict[str, list[float]] = {"fused": [], "single": []}
-
-    def way(self) -> str:
-        if self.fuse is not None:
-            return "fused" if self.fuse else "single"
-        fused, single = self.per_batch["fused"], self.per_batch["single"]
-        return "fused" if len(fused) <= len(single) else "single"
-
-    def record(self, way: str, seconds: float, batches: int) -> None:
-        self.per_batch[way].append(seconds / batches)
-        if min(len(v) for v in self.per_batch.values()) >= self.ROUNDS:
-            self.fuse = min(self.per_batch["fused"]) < min(self.per_batch["single"])
-
-    def run(self, state, count: int, ways: dict[str, Callable], fused_ready: Callable[[], bool]):
-        """Runs `count` batches, timing while undecided; `ways[w](state, offset, k) -> (state, extra)`.
-
-        `fused_ready()` says whether the fused executable can run without waiting for its compilation (and
-        starts that compilation the first time it is asked). Returns the final state and the list of
-        extras, one per piece run.
-        """
-        if self.fuse is not None:
-            state, extra = ways[self.way()](state, 0, count)
-            return state, [extra]
-        if self.single_step is None:
-            return self._time_single(state, count, ways["single"])
-        if not fused_ready():
-            state, extra = ways["single"](state, 0, count)
-            return state, [extra]
-        extras, offset = [], 0
-        if not self.warmed:
-            state, extra = ways["fused"](state, 0, 1)
-            extras.append(extra)
-            offset, self.warmed = 1, True
-        while offset < count:
-            way = self.way()
-            if self.fuse is not None:
-                state, extra = ways[way](state, offset, count - offset)
-                extras.append(extra)
-                break
-            k = min(self.PROBE, count - offset)
-            state, extra, seconds = _timed(ways[way], state, offset, k)
-            self.record(way, seconds, k)
-            extras.append(extra)
-            offset += k
-        return state, extras
-
-    def _time_single(self, state, count: int, single: Callable):
-        state, first = single(state, 0, 1)
-        if count < 3:
-            rest = [single(state, 1, count - 1)] if count > 1 else []
-            return (rest[0][0] if rest else state), [first] + [extra for _, extra in rest]
-        state, extra, seconds = _timed(single, state, 1, count - 1)
-        self.single_step = seconds / (count - 1)
-        if self.single_step >= self.SLOW_STEP:
-            self.fuse = False
-        return state, [first, extra]
-
-
-def _timed(way: Callable, state, offset: int, k: int):
-    jax.block_until_ready(state)
-    begin = time.perf_counter()
-    state, extra = way(state, offset, k)
-    jax.block_until_ready((state, extra))
-    return state, extra, time.perf_counter() - begin
+_INDEX = jax.ShapeDtypeStruct((), np.int32)
 
 
 class _Compiled:
-    """Executables keyed by batch size and dataset shapes, compiled ahead of time on the background thread."""
+    """Executables keyed by batch size and dataset shapes; others than the first compile ahead of time on the
+    background thread, the first through `jax.jit` itself (its C++ dispatch path)."""
 
     def __init__(self, make: Callable[[int], Callable], extra_args: int):
         self.make = make
         self.extra_args = extra_args
+        self._jitted: dict[int, Callable] = {}
         self._cache: dict[tuple, concurrent.futures.Future | Callable] = {}
+
+    def jitted(self, size: int) -> Callable:
+        if size not in self._jitted:
+            self._jitted[size] = self.make(size)
+        return self._jitted[size]
+
+    def specs(self, args) -> tuple:
+        return _specs(args) + (_INDEX,) * self.extra_args
 
     def prepare(self, args, size: int) -> None:
         key = _key(args[1], args[2], size)
         if key in self._cache:
             return
-        specs = _specs(args) + (jax.ShapeDtypeStruct((), np.int32),) * self.extra_args
-        jitted = self.make(size)
+        specs, jitted = self.specs(args), self.jitted(size)
         self._cache[key] = _compiler.submit(lambda: jitted.lower(*specs).compile())
-
-    def ready(self, args, size: int) -> bool:
-        fn = self._cache.get(_key(args[1], args[2], size))
-        return fn is not None and (not isinstance(fn, concurrent.futures.Future) or fn.done())
 
     def get(self, args, size: int) -> Callable:
         key = _key(args[1], args[2], size)
         fn = self._cache.get(key)
         if fn is None:
-            fn = self._cache[key] = self.make(size)
+            fn = self._cache[key] = self.jitted(size)
         elif isinstance(fn, concurrent.futures.Future):
             fn = self._cache[key] = fn.result()
         return fn
 
 
 class StepExecutables:
-    """Compiled steps over one step body, fused or single as measured (see `FusionChoice`).
+    """Compiled steps over one step body, fused when the body runs well in a device loop (see `loops_well`).
 
     `__call__(state, data, perm, start, size, count)` runs `count` batches of `size` starting at
     sample `start` of the permutation and returns `(new state, finish(new state))`.
@@ -163,32 +105,27 @@ class StepExecutables:
         self.body = body
         self.finish = finish
         self.donate = donate
-        self.choice = FusionChoice()
+        self.fuse: bool | None = None
         self._single = _Compiled(self._jit_single, 1)
         self._fused = _Compiled(self._jit_fused, 2)
 
     def __call__(self, state, data, perm, start: int, size: int, count: int = 1):
         args = (state, data, perm)
-        if count == 1 or self.choice.fuse is False:
-            return self._run_single(args, start, size, count)
-        if self.choice.fuse:
+        if count > 1 and self._fuses(args, size):
             return self._fused.get(args, size)(*args, np.int32(start), np.int32(count))
-
-        def fused_ready() -> bool:
-            self._fused.prepare(args, size)
-            return self._fused.ready(args, size)
-
-        ways = {
-            "fused": lambda st, offset, k: self._fused.get(args, size)(st, data, perm, np.int32(start + offset * size),
-                                                                       np.int32(k)),
-            "single": lambda st, offset, k: self._run_single((st, data, perm), start + offset * size, size, k),
-        }
-        state, logs = self.choice.run(state, count, ways, fused_ready)
-        return state, logs[-1]
+        return self._run_single(args, start, size, count)
 
     def prepare(self, state, data, perm, size: int) -> None:
-        """Starts compiling the single-batch executable for `size` in the background."""
-        self._single.prepare((state, data, perm), size)
+        """Starts compiling, in the background, the executable that calls of batches of `size` will run."""
+        args = (state, data, perm)
+        (self._fused if self._fuses(args, size) else self._single).prepare(args, size)
+
+    def _fuses(self, args, size: int) -> bool:
+        """Decides once, from the fused step's jaxpr (jit reuses that trace when it compiles the fused step)."""
+        if self.fuse is None:
+            traced = self._fused.jitted(size).trace(*self._fused.specs(args))
+            self.fuse = loops_well(traced.jaxpr.jaxpr, outer_loops=1)
+        return self.fuse
 
     def _run_single(self, args, start: int, size: int, count: int):
         state, data, perm = args
@@ -222,58 +159,49 @@ class StepExecutables:
 class PredictExecutables:
     """Compiled prediction: `body(params, batch) -> (carry, outputs)`, where the carry holds stateful layers'
     states and the PRNG key. A call over `count` batches runs fused (a device-side loop writing into one
-    output buffer) or as `count` single-batch calls, as `FusionChoice` measured; the fused executable
-    compiles on the background thread meanwhile."""
+    output buffer) when the body runs well in a loop (see `loops_well`), else as `count` single-batch calls."""
 
     def __init__(self, body: Callable):
         self.body = body
-        self.choice = FusionChoice()
+        self.fuse: bool | None = None
         self._single: dict[int, Callable] = {}
-        self._fused: dict[tuple, concurrent.futures.Future | Callable] = {}
+        self._fused: dict[tuple, Callable] = {}
 
     def __call__(self, params, data, perm, start: int, size: int, count: int = 1, capacity: int = 1):
         """Returns (carry, chunks): a list of output lists, each output shaped (batches * size, ...).
 
         `capacity` is the most batches any call of this size will ask for (the fused buffer's length).
         """
-        if count == 1 or self.choice.fuse is False:
+        if count == 1 or not self._fuses(params, data, perm, size, capacity):
             return self._run_single(params, data, perm, start, size, count)
+        carry, outputs = self._fused[(size, capacity)](params, data, perm, np.int32(start), np.int32(count))
+        return carry, [[o[:count * size] for o in outputs]]
+
+    def _fuses(self, params, data, perm, size: int, capacity: int) -> bool:
+        """Decides once, from the fused step's jaxpr; returns with that executable in `_fused` when fusing."""
         key = (size, capacity)
+        if key not in self._fused and self.fuse is not False:
+            self._fused[key] = self._jit_fused(size, capacity)
+            if self.fuse is None:
+                traced = self._fused[key].trace(*_specs((params, data, perm)), _INDEX, _INDEX)
+                self.fuse = loops_well(traced.jaxpr.jaxpr, outer_loops=1)
+                if not self.fuse:
+                    del self._fused[key]
+        return self.fuse
 
-        def fused_ready() -> bool:
-            if key not in self._fused:
-                jitted = self._jit_fused(size, capacity)
-                specs = _specs((params, data, perm)) + (jax.ShapeDtypeStruct((), np.int32),) * 2
-                self._fused[key] = _compiler.submit(lambda: jitted.lower(*specs).compile())
-            fn = self._fused[key]
-            return not isinstance(fn, concurrent.futures.Future) or fn.done()
-
-        def fused(p, offset, k):
-            fn = self._fused.get(key)
-            if fn is None:
-                fn = self._fused[key] = self._jit_fused(size, capacity)
-            elif isinstance(fn, concurrent.futures.Future):
-                fn = self._fused[key] = fn.result()
-            carry, outputs = fn(p, data, perm, np.int32(start + offset * size), np.int32(k))
-            return {**p, "carry": carry}, [[o[:k * size] for o in outputs]]
-
-        def single(p, offset, k):
-            carry, chunks = self._run_single(p, data, perm, start + offset * size, size, k)
-            return {**p, "carry": carry}, chunks
-
-        params, pieces = self.choice.run(params, count, {"fused": fused, "single": single}, fused_ready)
-        return params["carry"], [chunk for piece in pieces for chunk in piece]
-
-    def _run_single(self, params, data, perm, start: int, size: int, count: int):
-        fn = self._single.get(size)
-        if fn is None:
+    def _jit_single(self, size: int) -> Callable:
+        if size not in self._single:
             body = self.body
 
             def run(params, data, perm, start):
                 carry, outputs = body(params, fetch(data, perm, start, size))
                 return carry, jax.tree_util.tree_leaves(outputs)
 
-            fn = self._single[size] = jax.jit(run)
+            self._single[size] = jax.jit(run)
+        return self._single[size]
+
+    def _run_single(self, params, data, perm, start: int, size: int, count: int):
+        fn = self._jit_single(size)
         chunks = []
         carry = params["carry"]
         for i in range(count):

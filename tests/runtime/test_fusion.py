@@ -28,7 +28,7 @@ def _trained(fuse: bool):
     x, y = _data()
     model = _model()
     model.train_on_batch(x[:16], y[:16])
-    _executable(model, "train").choice.fuse = fuse
+    _executable(model, "train").fuse = fuse
     history = model.fit(x, y, batch_size=16, epochs=2, verbose=0)
     return model, history
 
@@ -46,9 +46,9 @@ def test_fused_and_single_batch_predict_agree():
     model = _model()
     model.predict(x[:8], verbose=0)
     run = _executable(model, "predict")
-    run.choice.fuse = True
+    run.fuse = True
     fused = model.predict(x, batch_size=16, verbose=0)
-    run.choice.fuse = False
+    run.fuse = False
     single = model.predict(x, batch_size=16, verbose=0)
     assert fused.shape == single.shape == (300, 3)
     np.testing.assert_allclose(fused, single, rtol=1e-6, atol=1e-7)
@@ -60,7 +60,7 @@ def test_user_steps_per_execution_is_honoured_exactly(fuse):
     model = _model()
     model.compile("adam", "sparse_categorical_crossentropy", steps_per_execution=3)
     model.train_on_batch(x[:16], y[:16])
-    _executable(model, "train").choice.fuse = fuse
+    _executable(model, "train").fuse = fuse
     seen = []
 
     class Batches(keras.callbacks.Callback):
@@ -74,27 +74,26 @@ def test_user_steps_per_execution_is_honoured_exactly(fuse):
     assert seen == [("begin", 0), ("end", 2), ("begin", 3), ("end", 5), ("begin", 6), ("end", 8), ("begin", 9), ("end", 9)]
 
 
-def test_the_choice_is_measured_when_no_callback_watches_batches():
-    x, y = _data(64 * 40)
-    model = _model()
-    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
-    run = _executable(model, "train")
-    for pending in list(run._fused._cache.values()):
-        if hasattr(pending, "result"):
-            pending.result()
-    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
-    choice = run.choice
-    assert choice.fuse is not None
-    assert all(len(times) == choice.ROUNDS for times in choice.per_batch.values())
-
-
-def test_a_slow_step_stays_single_batch_without_compiling_the_loop(monkeypatch):
-    from kgraph.runtime.steps import FusionChoice
-
-    monkeypatch.setattr(FusionChoice, "SLOW_STEP", 0.0)
+def test_dense_steps_run_fused_and_never_compile_the_single_batch_loop():
     x, y = _data(16 * 40)
     model = _model()
     model.fit(x, y, batch_size=16, epochs=1, verbose=0)
-    run = _executable(model, "train")
-    assert run.choice.fuse is False and run.choice.single_step > 0
-    assert not run._fused._cache
+    model.predict(x, batch_size=16, verbose=0)
+    train, predict = _executable(model, "train"), _executable(model, "predict")
+    assert train.fuse is True and predict.fuse is True
+    assert train._fused._cache and not train._single._cache
+
+
+@pytest.mark.parametrize("layer", [lambda: keras.layers.Conv1D(4, 3), lambda: keras.layers.LSTM(4, return_sequences=True)],
+                         ids=["conv", "lstm"])
+def test_convolutions_and_recurrent_layers_run_single_batch_without_compiling_the_loop(layer):
+    rng = np.random.default_rng(0)
+    x, y = rng.random((16 * 8, 6, 2), dtype=np.float32), rng.integers(0, 3, 16 * 8)
+    model = keras.Sequential([keras.Input((6, 2)), layer(), keras.layers.GlobalAveragePooling1D(),
+                              keras.layers.Dense(3, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    model.predict(x, batch_size=16, verbose=0)
+    train, predict = _executable(model, "train"), _executable(model, "predict")
+    assert train.fuse is False and predict.fuse is False
+    assert not train._fused._cache and not predict._fused
