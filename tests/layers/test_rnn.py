@@ -404,7 +404,7 @@ def test_stateful_graph_updates_the_state_variables():
     model = kgraph.Sequential([kgraph.Input(batch_shape=(2, 3, 4)), layers.GRU(5, stateful=True, name="carry")])
     program = kgraph.export.trace_inference(model)
     program.graph.verify()
-    assert sorted(program.graph.updates) == ["sequential/carry/rnn_state_0"]
+    assert sorted(program.graph.updates) == [f"{model.name}/carry/rnn_state_0"]
     assert program.graph.op_counts()["gru"] == 1
 
 

@@ -21,6 +21,7 @@ from kgraph.ir.types import TensorType, canonical_dtype, is_float
 from kgraph.layers.layer import Layer
 from kgraph.ops.dispatch import apply, unwrap
 from kgraph.tracing import SymbolicTensor, current_trace
+from kgraph.variables import Variable
 
 _CALL_ARGS = {"params", "state", "rng", "inputs", "training"}
 _INIT_ARGS = {"rng", "inputs", "training"}
@@ -39,6 +40,10 @@ def _signature(fn: Callable, fn_name: str, allowed: set[str], required: set[str]
                              f"`{'`, `'.join(sorted(allowed))}`")
         names.append(parameter.name)
     return names
+
+
+def _is_variable(x) -> bool:
+    return isinstance(x, Variable)
 
 
 def _type_of(x) -> TensorType:
@@ -155,8 +160,8 @@ class JaxLayer(Layer):
         self.built = True
 
     def call(self, inputs, training=False):
-        params = jax.tree_util.tree_map(lambda v: v.value, self.params)
-        state = jax.tree_util.tree_map(lambda v: v.value, self.state)
+        params = jax.tree_util.tree_map(lambda v: v.value, self.params, is_leaf=_is_variable)
+        state = jax.tree_util.tree_map(lambda v: v.value, self.state, is_leaf=_is_variable)
         trace = current_trace()
         key = None
         if "rng" in self.call_fn_arguments and training:
@@ -183,7 +188,8 @@ class JaxLayer(Layer):
         if not self.call_fn_has_state:
             return result
         predictions, new_state = result
-        for variable, value in zip(jax.tree_util.tree_leaves(self.state), jax.tree_util.tree_leaves(new_state)):
+        variables = jax.tree_util.tree_leaves(self.state, is_leaf=_is_variable)
+        for variable, value in zip(variables, jax.tree_util.tree_leaves(new_state)):
             variable.assign(value)
         return predictions
 
