@@ -8,6 +8,7 @@ from kgraph.optimizers.adam import Adam
 from kgraph.optimizers.adaptive import Adadelta, Adagrad, Adamax, Nadam
 from kgraph.optimizers.adamw import AdamW
 from kgraph.optimizers.ftrl_adafactor import Adafactor, Ftrl
+from kgraph.optimizers.loss_scale_optimizer import LossScaleOptimizer, register_inner
 from kgraph.optimizers.optimizer import Optimizer
 from kgraph.optimizers.rmsprop import RMSprop
 from kgraph.optimizers.sgd import SGD
@@ -15,13 +16,15 @@ from kgraph.optimizers.sign_and_trust import Lamb, Lion
 from kgraph.optimizers import schedules
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Adadelta", "Adafactor", "Adagrad", "Adamax", "Ftrl",
-           "Lamb", "Lion", "Nadam", "get", "serialize", "deserialize", "schedules"]
+           "Lamb", "Lion", "Nadam", "LossScaleOptimizer", "get", "serialize", "deserialize", "schedules"]
 
 # Keras' identifiers: lower-cased class names.
 _BY_NAME: dict[str, type[Optimizer]] = {
     cls.__name__.lower(): cls
-    for cls in (Adam, AdamW, RMSprop, SGD, Adadelta, Adafactor, Adagrad, Adamax, Ftrl, Lamb, Lion, Nadam)
+    for cls in (Adam, AdamW, RMSprop, SGD, Adadelta, Adafactor, Adagrad, Adamax, Ftrl, Lamb, Lion, Nadam,
+                LossScaleOptimizer)
 }
+register_inner(_BY_NAME)
 
 
 def _lookup(class_name: str) -> type[Optimizer]:

@@ -160,6 +160,10 @@ class Optimizer:
             "slots": self._transformation().init(list(params)),
         }
 
+    def stateless_scale_loss(self, state: dict[str, Any], loss: jax.Array) -> jax.Array:
+        """The loss a compiled step differentiates; a `LossScaleOptimizer` scales it, others leave it as is."""
+        return loss
+
     def stateless_apply(
         self, state: dict[str, Any], grads: list[jax.Array], params: list[jax.Array]
     ) -> tuple[list[jax.Array], dict[str, Any]]:
