@@ -21,15 +21,16 @@ __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Adadelta", "Adafacto
 # Keras' identifiers: lower-cased class names.
 _BY_NAME: dict[str, type[Optimizer]] = {
     cls.__name__.lower(): cls
-    for cls in (Adam, AdamW, RMSprop, SGD, Adadelta, Adafactor, Adagrad, Adamax, Ftrl, Lamb, Lion, Nadam,
-                LossScaleOptimizer)
+    for cls in (Adam, AdamW, RMSprop, SGD, Adadelta, Adafactor, Adagrad, Adamax, Ftrl, Lamb, Lion, Nadam)
 }
 register_inner(_BY_NAME)
 
 
-def _lookup(class_name: str) -> type[Optimizer]:
-    """Return the optimizer class for a case-insensitive Keras identifier."""
-    cls = _BY_NAME.get(class_name.lower())
+def _lookup(class_name: str, wrappers: bool = False) -> type[Optimizer]:
+    """Return the optimizer class for a case-insensitive Keras identifier (`wrappers`: also the optimizers that
+    wrap another, which only a config can name)."""
+    cls = _BY_NAME.get(class_name.lower()) or (LossScaleOptimizer if wrappers and
+                                                 class_name.lower() == "lossscaleoptimizer" else None)
     if cls is None:
         raise ValueError(
             f"Could not interpret optimizer identifier: {class_name!r}. "
@@ -55,7 +56,7 @@ def deserialize(config: dict[str, Any]) -> Optimizer:
         )
     if not isinstance(config.get("class_name"), str):
         raise ValueError(f"An optimizer config needs a string 'class_name'. Received: {config!r}")
-    return _lookup(config["class_name"]).from_config(dict(config.get("config") or {}))
+    return _lookup(config["class_name"], wrappers=True).from_config(dict(config.get("config") or {}))
 
 
 def get(identifier: Optimizer | str | dict[str, Any] | None) -> Optimizer | None:
