@@ -58,6 +58,31 @@ def layer_scope(autocast: bool, compute_dtype: str, variable_dtype: str):
     return contextlib.nullcontext()
 
 
+@contextlib.contextmanager
+def compute_dtype_scope(dtype: str) -> Iterator[None]:
+    """Inside, layers compute in `dtype` instead of their policy's: with "float32", the layers that compute in
+    float16/bfloat16 widen to float32; with "float16" or "bfloat16", every floating layer narrows to it.
+    The ONNX export traces models in one (its `dtype` argument)."""
+    if dtype not in ("float32", "float16", "bfloat16"):
+        raise ValueError(f"`dtype` must be 'float32', 'float16' or 'bfloat16'. Received: dtype={dtype!r}")
+    previous = getattr(_local, "compute", None)
+    _local.compute = dtype
+    try:
+        yield
+    finally:
+        _local.compute = previous
+
+
+def effective_compute_dtype(compute_dtype: str) -> str:
+    """A layer's compute dtype under the current `compute_dtype_scope` (its own outside one)."""
+    forced = getattr(_local, "compute", None)
+    if forced is None or not is_float(compute_dtype):
+        return compute_dtype
+    if forced == "float32":
+        return forced if compute_dtype in ("float16", "bfloat16") else compute_dtype
+    return forced
+
+
 def cast_float(x, dtype: str):
     """`x` cast to `dtype` when it is a floating tensor of another dtype (a graph value, JAX or NumPy array);
     anything else (integers, masks, Python objects) is returned as is."""

@@ -152,7 +152,7 @@ class Layer:
     @property
     def compute_dtype(self) -> str:
         """The dtype the layer computes in: floating inputs and weights are cast to it."""
-        return self._dtype_policy.compute_dtype
+        return autocast.effective_compute_dtype(self._dtype_policy.compute_dtype)
 
     @property
     def variable_dtype(self) -> str:

@@ -3,6 +3,8 @@ identical weights and batches, dynamic loss scaling, and `.keras` files crossing
 
 import keras
 import numpy as np
+import onnx
+import onnxruntime as ort
 import pytest
 
 import kgraph
@@ -206,3 +208,29 @@ def test_keras_files_cross_both_ways(policy, tmp_path):
     expected = theirs.predict(x, verbose=0)
     np.testing.assert_allclose(loaded_ours.predict(x, verbose=0), expected, rtol=1e-6)
     np.testing.assert_allclose(loaded_theirs.predict(x, verbose=0), expected, rtol=1e-6)
+
+
+def _initializer_types(path) -> set[str]:
+    proto = onnx.load(str(path))
+    return {onnx.TensorProto.DataType.Name(t.data_type) for t in proto.graph.initializer if t.data_type != 7}
+
+
+@pytest.mark.parametrize("policy", POLICIES[1:])
+def test_onnx_export_of_a_mixed_model_is_float32_unless_float16_is_asked(policy, tmp_path):
+    """ONNX Runtime has no bfloat16 convolution and few float16 kernels on CPU, so the default export widens
+    the half-precision layers to float32; `dtype="float16"` keeps a half-precision graph with float16 weights."""
+    x, _ = data(convnet)
+    model = convnet(kgraph, policy)
+    model.export(tmp_path / "f32.onnx", verify=True)
+    assert _initializer_types(tmp_path / "f32.onnx") == {"FLOAT"}
+    session = ort.InferenceSession(str(tmp_path / "f32.onnx"))
+    got = session.run(None, {session.get_inputs()[0].name: x})[0]
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, model.predict(x, verbose=0), atol=2e-2)
+
+    model.export(tmp_path / "f16.onnx", verify=True, dtype="float16", rtol=1e-2, atol=1e-2)
+    assert "FLOAT16" in _initializer_types(tmp_path / "f16.onnx")
+    outputs = onnx.load(str(tmp_path / "f16.onnx")).graph.output
+    assert outputs[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT16
+    with pytest.raises(ValueError, match="dtype"):
+        model.export(tmp_path / "bf16.onnx", dtype="bfloat16")
