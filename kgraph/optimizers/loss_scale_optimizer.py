@@ -52,6 +52,17 @@ class LossScaleOptimizer(Optimizer):
         self.initial_scale = float(initial_scale)
         self.dynamic_growth_steps = dynamic_growth_steps
 
+    @property
+    def state(self) -> dict[str, Any] | None:
+        """The step state; its "inner" part is also the inner optimizer's state (which Keras saves on its own)."""
+        return self._state
+
+    @state.setter
+    def state(self, value: dict[str, Any] | None) -> None:
+        self._state = value
+        if "inner_optimizer" in self.__dict__:
+            self.inner_optimizer.state = None if value is None else value["inner"]
+
     def init(self, params: list[jax.Array]) -> dict[str, Any]:
         """The state: Keras' own variables of this optimizer (its never-advanced iterations and zero learning
         rate, the growth counter and the scale), then the inner optimizer's state."""

@@ -59,6 +59,9 @@ def children(saveable) -> Iterator[tuple[str, Any]]:
     """(attribute, saveable or container of saveables) in Keras' order."""
     kind = saveable._obj_type()
     if kind in _CHILDLESS_KINDS:
+        inner = getattr(saveable, "inner_optimizer", None)  # a LossScaleOptimizer's, which Keras saves too
+        if is_saveable(inner):
+            yield "inner_optimizer", inner
         return
     if kind in _GRAPH_KINDS:
         yield "layers", saveable._saved_layers

@@ -234,3 +234,25 @@ def test_onnx_export_of_a_mixed_model_is_float32_unless_float16_is_asked(policy,
     assert outputs[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT16
     with pytest.raises(ValueError, match="dtype"):
         model.export(tmp_path / "bf16.onnx", dtype="bfloat16")
+
+
+def test_trained_loss_scaled_models_cross_with_their_optimizer_state(tmp_path):
+    """Keras saves the optimizer given to compile (not the wrapper compile made) and both the wrapper's
+    variables and the inner optimizer's; loading under "mixed_float16" wraps again and restores them all."""
+    x, y = data(mlp)
+    saved = {}
+    for lib in (keras, kgraph):
+        lib.config.set_dtype_policy("mixed_float16")
+        model = mlp(lib, None)
+        model.compile(lib.optimizers.Adam(0.01), "sparse_categorical_crossentropy")
+        model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+        assert model.get_compile_config()["optimizer"]["class_name"] == "Adam"
+        model.save(tmp_path / f"{lib.__name__}.keras")
+        saved[lib.__name__] = [np.asarray(v) for v in model.optimizer.variables]
+    for source, target in (("keras", kgraph), ("kgraph", keras)):
+        loaded = target.saving.load_model(tmp_path / f"{source}.keras")
+        assert type(loaded.optimizer).__name__ == "LossScaleOptimizer"
+        restored = [np.asarray(v) for v in loaded.optimizer.variables]
+        assert len(restored) == len(saved[source]) == 14
+        for a, b in zip(restored, saved[source]):
+            np.testing.assert_array_equal(a, b)
