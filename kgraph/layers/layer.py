@@ -270,7 +270,7 @@ class Layer:
         if any(isinstance(x, KerasTensor) for x in tree.flatten([list(args), kwargs])):
             return self._functional_call(args, kwargs)
         self._maybe_build(args, kwargs)
-        if self.autocast and is_float(self.input_dtype):
+        if self.autocast and self._convert_input_args and is_float(self.input_dtype):
             args, kwargs = tree.map_structure(lambda x: _cast_input(x, self.input_dtype), (args, kwargs))
         kwargs = self._resolve_training(kwargs)
         previous_mask = tree.map_structure(get_mask, args[0]) if args else None
@@ -366,6 +366,7 @@ class Layer:
         return outputs
 
     supports_masking = False
+    _convert_input_args = True  # Keras' switch: whether `__call__` casts floating inputs to the compute dtype
 
     def compute_mask(self, inputs, previous_mask):
         """The mask of the outputs; by default a layer that supports masking passes its input's mask on."""

@@ -256,3 +256,18 @@ def test_trained_loss_scaled_models_cross_with_their_optimizer_state(tmp_path):
         assert len(restored) == len(saved[source]) == 14
         for a, b in zip(restored, saved[source]):
             np.testing.assert_array_equal(a, b)
+
+
+def test_ops_between_layers_keep_their_inputs_dtypes_like_keras():
+    """Ops applied to KerasTensors are Keras operations, not layers: under a mixed policy they do not autocast,
+    and neither does a Functional model at its inputs."""
+    dtypes = []
+    for lib in (keras, kgraph):
+        lib.config.set_dtype_policy("mixed_float16")
+        inputs = lib.Input((3,))
+        shifted = inputs + 1.0
+        doubled = lib.layers.Dense(2)(shifted) * 2.0
+        model = lib.Model(inputs, [shifted, doubled])
+        outputs = model.predict(np.ones((2, 3), "float32"), verbose=0)
+        dtypes.append((str(shifted.dtype), str(doubled.dtype), *(str(o.dtype) for o in outputs)))
+    assert dtypes[0] == dtypes[1] == ("float32", "float16", "float32", "float16")
