@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from kgraph.ir.types import canonical_dtype, is_float
+from kgraph.ir.types import canonical_dtype
 
 _MIXED = {"mixed_float16": ("float16", "float32"), "mixed_bfloat16": ("bfloat16", "float32")}
 _floatx: Callable[[], str] = lambda: "float32"
@@ -115,7 +115,3 @@ def dtype_policy() -> DTypePolicy:
         set_dtype_policy(DTypePolicy(_floatx()))
     return _global
 
-
-def is_mixed(policy: DTypePolicy) -> bool:
-    """Whether the policy computes in a narrower float than it stores variables in."""
-    return policy.compute_dtype != policy.variable_dtype and is_float(policy.compute_dtype)
