@@ -11,6 +11,8 @@ import secrets
 import tempfile
 from pathlib import Path
 
+from kgraph.dtype_policies import dtype_policy as _policies
+
 _DEFAULTS = {"floatx": "float32", "epsilon": 1e-7, "backend": "jax", "image_data_format": "channels_last"}
 _CHOICES = {
     "floatx": ("bfloat16", "float16", "float32", "float64"),
@@ -250,3 +252,8 @@ def set_max_steps_per_epoch(max_steps_per_epoch: int | None) -> None:
 def max_steps_per_epoch() -> int | None:
     """The cap `set_max_steps_per_epoch` set, or None."""
     return _FLAGS["max_steps_per_epoch"]
+
+
+_policies.use_floatx(floatx)
+dtype_policy = _policies.dtype_policy
+set_dtype_policy = _policies.set_dtype_policy

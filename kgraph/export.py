@@ -14,6 +14,7 @@ import jax
 import numpy as np
 import onnx
 
+from kgraph.dtype_policies import autocast
 from kgraph.ir import Graph
 from kgraph.layers import Layer
 from kgraph.ir.passes import run_pipeline
@@ -59,17 +60,22 @@ class ExportResult:
     verification: VerificationReport | None
 
 
+EXPORT_DTYPES = ("float32", "float16")
+
+
 def _check_model(model) -> None:
     if not isinstance(model, Layer):
         raise TypeError(f"expected a kgraph Model, got {model!r} of type {type(model).__name__}")
 
 
-def trace_inference(model, input_signature: Sequence | None = None) -> Program:
+def trace_inference(model, input_signature: Sequence | None = None, dtype: str = "float32") -> Program:
     """The model's inference (training=False) Program: its graph, JAX function and parameter variables.
 
     Args:
         model: a kgraph Model.
         input_signature: `kgraph.Input(...)` tensors describing the inputs, for models built without Inputs.
+        dtype: the float dtype the graph computes in: "float32" widens mixed-precision (float16/bfloat16)
+            layers to float32; "float16" or "bfloat16" makes every floating layer compute in it.
     """
     _check_model(model)
     if input_signature is not None:
@@ -81,7 +87,8 @@ def trace_inference(model, input_signature: Sequence | None = None) -> Program:
         raise ValueError(f"model {model.name!r} has no known inputs: build it from kgraph.Input(...) or pass "
                          "input_signature=[kgraph.Input(shape=..., dtype=..., name=...)]")
     structure = [s.name for s in specs] if len(specs) > 1 else None
-    return trace_model(model, specs, training=False, call_structure=structure)
+    with autocast.compute_dtype_scope(dtype):
+        return trace_model(model, specs, training=False, call_structure=structure)
 
 
 def output_names(model, count: int) -> list[str]:
@@ -118,9 +125,12 @@ def optimize_for_export(graph: Graph, params: Mapping[str, np.ndarray], batch_si
     return run_pipeline("export", graph, trace, param_values=params, batch_size=batch_size, opset=opset)
 
 
-def _lower(model, opset: int, batch_size: int | None, input_signature, optimize: bool = True
-           ) -> tuple[onnx.ModelProto, Program]:
-    program = trace_inference(model, input_signature)
+def _lower(model, opset: int, batch_size: int | None, input_signature, optimize: bool = True,
+           dtype: str = "float32") -> tuple[onnx.ModelProto, Program]:
+    if dtype not in EXPORT_DTYPES:
+        raise ValueError(f"`dtype` must be one of {', '.join(map(repr, EXPORT_DTYPES))} (ONNX Runtime has few "
+                         f"bfloat16 kernels). Received: dtype={dtype!r}")
+    program = trace_inference(model, input_signature, dtype)
     params = {name: variable.numpy() for name, variable in program.variables.items()}
     graph = optimize_for_export(program.graph, params, batch_size, opset) if optimize else program.graph
     doc = f"Model {model.name!r} ({type(model).__name__}) exported by kgraph {__version__} from its inference graph."
@@ -166,7 +176,7 @@ def check_onnx(model: onnx.ModelProto | str | os.PathLike) -> None:
 
 
 def to_onnx(model, opset: int | None = None, batch_size: int | None = None,
-            input_signature: Sequence | None = None, optimize: bool = True) -> onnx.ModelProto:
+            input_signature: Sequence | None = None, optimize: bool = True, dtype: str = "float32") -> onnx.ModelProto:
     """Lowers the model's inference graph to an ONNX ModelProto that has passed `check_onnx`.
 
     Args:
@@ -176,8 +186,10 @@ def to_onnx(model, opset: int | None = None, batch_size: int | None = None,
         input_signature: `kgraph.Input(...)` tensors, for models that were not built from Inputs.
         optimize: run the export pipeline (BatchNormalization folding, layout, Gemm, …); False lowers the traced
             inference graph as it is.
+        dtype: the float dtype the graph computes in (see `trace_inference`): "float32" by default, also for
+            mixed-precision models; "float16" for a half-precision graph.
     """
-    proto, _ = _lower(model, _resolve_opset(opset), batch_size, input_signature, optimize)
+    proto, _ = _lower(model, _resolve_opset(opset), batch_size, input_signature, optimize, dtype)
     check_onnx(proto)
     return proto
 
@@ -228,7 +240,7 @@ def _errors(got: np.ndarray, expected: np.ndarray) -> tuple[float, float, bool]:
 
 def verify_onnx(model, onnx_model: onnx.ModelProto | str | os.PathLike, batch_sizes: Sequence[int] | None = None,
                 rtol: float = 1e-5, atol: float = 1e-6, seed: int = 0, int_range: tuple[int, int] = (0, 10),
-                input_signature: Sequence | None = None) -> VerificationReport:
+                input_signature: Sequence | None = None, dtype: str = "float32") -> VerificationReport:
     """Runs the ONNX model in ONNX Runtime and the model's inference graph through XLA on the same random inputs.
 
     Raises ValueError, with the errors, when an output differs beyond `atol + rtol * |xla|`.
@@ -242,8 +254,9 @@ def verify_onnx(model, onnx_model: onnx.ModelProto | str | os.PathLike, batch_si
         seed: seed of the random inputs.
         int_range: [low, high) of random integer inputs (indices must be valid for the model).
         input_signature: as for `to_onnx`, for models not built from Inputs.
+        dtype: the compute dtype the ONNX model was exported with (see `trace_inference`).
     """
-    program = trace_inference(model, input_signature)
+    program = trace_inference(model, input_signature, dtype)
     params = {name: variable.numpy() for name, variable in program.variables.items()}
     reference = jax.jit(lambda p, xs: program.fn(p, xs)[0])
     session = _session(onnx_model)
@@ -274,7 +287,7 @@ def verify_onnx(model, onnx_model: onnx.ModelProto | str | os.PathLike, batch_si
 def export_onnx(model, filepath: str | os.PathLike, format: str = "onnx", opset: int | None = None,
                 batch_size: int | None = None, verify: bool = False, rtol: float = 1e-5, atol: float = 1e-6,
                 input_signature: Sequence | None = None, external_data: bool | None = None,
-                optimize: bool = True) -> ExportResult:
+                optimize: bool = True, dtype: str = "float32") -> ExportResult:
     """Writes the model's inference graph to `filepath` as ONNX, atomically, after the checker gates pass.
 
     The file appears only complete and checked (and verified, with `verify=True`): it is written to a temporary
@@ -292,6 +305,8 @@ def export_onnx(model, filepath: str | os.PathLike, format: str = "onnx", opset:
         input_signature: `kgraph.Input(...)` tensors, for models that were not built from Inputs.
         external_data: store weights in `<filepath>.data`; None does so only past the 2 GiB protobuf limit.
         optimize: run the export pipeline over the inference graph first (see `to_onnx`).
+        dtype: the float dtype the exported graph computes in: "float32" (default; mixed-precision layers are
+            widened to it) or "float16" (every floating layer computes in it; weights are stored in it).
     """
     if format not in SUPPORTED_FORMATS:
         raise ValueError(f"export format {format!r} is not supported; "
@@ -303,7 +318,7 @@ def export_onnx(model, filepath: str | os.PathLike, format: str = "onnx", opset:
         raise FileNotFoundError(f"output directory {str(directory)!r} does not exist; create it first")
     if path.is_dir():
         raise IsADirectoryError(f"export path {str(path)!r} is a directory; give a file name such as model.onnx")
-    proto, program = _lower(model, opset, batch_size, input_signature, optimize)
+    proto, program = _lower(model, opset, batch_size, input_signature, optimize, dtype)
     if external_data is None:
         external_data = _initializer_bytes(proto) > EXTERNAL_DATA_THRESHOLD
     num_nodes = len(proto.graph.node)
@@ -323,7 +338,7 @@ def export_onnx(model, filepath: str | os.PathLike, format: str = "onnx", opset:
         check_onnx(staged)
         report = None
         if verify:
-            report = verify_onnx(model, staged, rtol=rtol, atol=atol, input_signature=input_signature)
+            report = verify_onnx(model, staged, rtol=rtol, atol=atol, input_signature=input_signature, dtype=dtype)
         if external_data:
             os.replace(staging / data_name, directory / data_name)
         os.replace(staged, path)

@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from kgraph import config, context
+from kgraph.dtype_policies import autocast
 from kgraph.paths import scoped
 from kgraph.ir.types import canonical_dtype
 from kgraph.operators import TensorOperators
@@ -76,6 +77,7 @@ class Variable(TensorOperators):
         self.name = name or "variable"
         self.path = scoped(self.name)
         self.trainable = trainable
+        self.autocast = True
         if callable(initializer) or isinstance(initializer, str):
             if shape is None:
                 raise ValueError(f"Variable {self.name!r}: `shape` is required with initializer {initializer!r}")
@@ -99,11 +101,12 @@ class Variable(TensorOperators):
         """The current value: a concrete array, a traced array in a compiled step, or a graph value."""
         ctx = context.current()
         if ctx.state_scope is not None:
-            return ctx.state_scope.get(self)
-        trace = ctx.trace
-        if trace is not None:
-            return trace.read_variable(self)
-        return self._value
+            value = ctx.state_scope.get(self)
+        elif ctx.trace is not None:
+            value = ctx.trace.read_variable(self)
+        else:
+            value = self._value
+        return autocast.maybe_cast_variable(self, value)
 
     def assign(self, value) -> "Variable":
         ctx = context.current()

@@ -6,9 +6,9 @@ import functools
 import importlib
 import inspect
 import re
-from typing import Any
 
-from kgraph import config, constraints, context, initializers, regularizers
+from kgraph import constraints, context, dtype_policies, initializers, regularizers
+from kgraph.dtype_policies import autocast
 from kgraph.ir.types import canonical_dtype, is_float
 from kgraph.keras_tensor import KerasTensor
 from kgraph.tracing import SymbolicTensor, Trace, current_trace
@@ -72,7 +72,8 @@ class Layer:
 
     Args:
         trainable: whether the layer's weights are updated by `fit`.
-        dtype: the dtype of weights and computations (default `kgraph.config.floatx()`).
+        dtype: the layer's dtype policy: a name ("float32", "mixed_float16", "mixed_bfloat16"), a `DTypePolicy`
+            or its config; defaults to `kgraph.config.dtype_policy()`.
         name: the layer's name; unique by default ("dense", "dense_1", …).
         activity_regularizer: a penalty on the layer's outputs, added to the loss.
     """
@@ -104,7 +105,7 @@ class Layer:
         object.__setattr__(self, "_layers", [])
         self.name = name or unique_name(snake_case(type(self).__name__))
         self._trainable = bool(trainable)
-        self._dtype = canonical_dtype(dtype) if isinstance(dtype, str) or dtype is not None and not isinstance(dtype, dict) else None
+        self._dtype_policy = dtype_policies.get(dtype)
         self.autocast = autocast
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self.built = False
@@ -140,16 +141,33 @@ class Layer:
 
     # --- properties ---------------------------------------------------------------------------
     @property
+    def dtype_policy(self) -> dtype_policies.DTypePolicy:
+        """The layer's `DTypePolicy`: its variable and compute dtypes."""
+        return self._dtype_policy
+
+    @dtype_policy.setter
+    def dtype_policy(self, value) -> None:
+        self._dtype_policy = dtype_policies.get(value)
+
+    @property
     def dtype(self) -> str:
-        return self._dtype or config.floatx()
+        """The dtype of the layer's weights (`variable_dtype`), as in Keras."""
+        return self.variable_dtype
 
     @property
     def compute_dtype(self) -> str:
-        return self.dtype
+        """The dtype the layer computes in: floating inputs and weights are cast to it."""
+        return autocast.effective_compute_dtype(self._dtype_policy.compute_dtype)
 
     @property
     def variable_dtype(self) -> str:
-        return self.dtype
+        """The dtype the layer creates its weights in."""
+        return self._dtype_policy.variable_dtype
+
+    @property
+    def input_dtype(self) -> str:
+        """The dtype floating inputs are cast to at call (with `autocast`)."""
+        return self.compute_dtype
 
     @property
     def trainable(self) -> bool:
@@ -235,6 +253,7 @@ class Layer:
             raise ValueError(f"Layer {self.name!r}: weight {name!r} needs a fully known shape, got {shape}")
         allocation.check_weight(f"Layer {self.name!r}", name, shape, dtype)
         variable = Variable(initializers.get(initializer), shape=shape, dtype=dtype, trainable=trainable, name=name)
+        variable.autocast = autocast
         with name_scope(self.name, caller=self):
             variable.path = scoped(variable.name)
         variable.regularizer = regularizers.get(regularizer)
@@ -262,6 +281,8 @@ class Layer:
         if any(isinstance(x, KerasTensor) for x in tree.flatten([list(args), kwargs])):
             return self._functional_call(args, kwargs)
         self._maybe_build(args, kwargs)
+        if self.autocast and self._convert_input_args and is_float(self.input_dtype):
+            args, kwargs = tree.map_structure(lambda x: _cast_input(x, self.input_dtype), (args, kwargs))
         kwargs = self._resolve_training(kwargs)
         previous_mask = tree.map_structure(get_mask, args[0]) if args else None
         if self._call_has_mask_arg and kwargs.get("mask") is None and any(m is not None for m in tree.flatten(previous_mask)):
@@ -271,7 +292,8 @@ class Layer:
             for layer in self._flatten_layers():
                 layer._losses.clear()
         training = kwargs.get("training", ctx.training[-1] if ctx.training else None)
-        with ctx.pushed("training", training):
+        with ctx.pushed("training", training), autocast.layer_scope(self.autocast, self.compute_dtype,
+                                                                    self.variable_dtype):
             trace = ctx.trace
             if trace is not None and trace.root is not self:
                 with trace.name_scope(self.name):
@@ -365,6 +387,7 @@ class Layer:
     @supports_masking.setter
     def supports_masking(self, value: bool) -> None:
         self.__dict__["_supports_masking"] = bool(value)
+    _convert_input_args = True  # Keras' switch: whether `__call__` casts floating inputs to the compute dtype
 
     def compute_mask(self, inputs, previous_mask):
         """The mask of the outputs; by default a layer that supports masking passes its input's mask on."""
@@ -473,7 +496,8 @@ class Layer:
 
     # --- config ---------------------------------------------------------------------------------------
     def get_config(self) -> dict:
-        config_dict = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        config_dict = {"name": self.name, "trainable": self.trainable,
+                       "dtype": dtype_policies.serialize(self.dtype_policy)}
         if self.activity_regularizer is not None:
             config_dict["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         return config_dict
@@ -484,6 +508,14 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _cast_input(x, dtype: str):
+    """A floating input cast to the layer's compute dtype, keeping its Keras mask (Keras' `convert_input`)."""
+    y = autocast.cast_float(x, dtype)
+    if y is not x:
+        set_mask(y, get_mask(x))
+    return y
 
 
 def _to_shape(value):

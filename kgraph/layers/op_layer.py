@@ -9,9 +9,11 @@ from kgraph.ops.dispatch import apply
 
 
 class OpLayer(Layer):
-    """One op application in a Functional graph; non-tensor operands are stored as constants."""
+    """One op application in a Functional graph; non-tensor operands are stored as constants. Like Keras'
+    operations it does not autocast: its inputs keep their dtypes under a mixed-precision policy."""
 
     def __init__(self, op: str, attrs: dict, template: list, **kwargs):
+        kwargs.setdefault("autocast", False)
         super().__init__(name=kwargs.pop("name", None) or None, **kwargs)
         self.op = op
         self.attrs = attrs

@@ -51,6 +51,7 @@ class Functional(Model):
     """A model defined by `Model(inputs, outputs)`; `call` replays the recorded layer calls."""
 
     _keras_location = ("keras.src.models.functional", "Functional", "Functional")
+    _convert_input_args = False  # its layers cast their own inputs; its ops keep the inputs' dtypes, as in Keras
 
     def __init__(self, inputs, outputs, name=None, **kwargs):
         super().__init__(name=name or unique_name("functional"), **kwargs)

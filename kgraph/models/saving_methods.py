@@ -93,7 +93,8 @@ class SavingMethods:
         args = getattr(self, "_compile_args", None)
         if not getattr(self, "compiled", False) or args is None:
             return None
-        return {"optimizer": serialize_keras_object(self.optimizer), "loss": serialize_keras_object(args["loss"]),
+        optimizer = self.optimizer.inner_optimizer if getattr(self, "_auto_scaled_loss", False) else self.optimizer
+        return {"optimizer": serialize_keras_object(optimizer), "loss": serialize_keras_object(args["loss"]),
                 "loss_weights": serialize_keras_object(args["loss_weights"]),
                 "metrics": serialize_keras_object(args["metrics"]),
                 "weighted_metrics": serialize_keras_object(args["weighted_metrics"]),

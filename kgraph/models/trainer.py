@@ -55,10 +55,16 @@ class Trainer(TrainingLoop, TrainingSteps, TrainingState, StepMethods):
             weighted_metrics: metrics that also take `sample_weight`/`class_weight` into account.
             steps_per_execution: batches fused into one compiled call (callbacks see every N-th batch).
             jit_compile: accepted for Keras compatibility; kgraph always compiles with XLA.
+            auto_scale_loss: under the "mixed_float16" policy, wrap the optimizer in a `LossScaleOptimizer`.
         """
         if not isinstance(steps_per_execution, (int, np.integer)) or steps_per_execution < 1:
             raise ValueError(f"`steps_per_execution` must be a positive integer, got {steps_per_execution!r}")
         self.optimizer = optimizers.get(optimizer)
+        self._auto_scaled_loss = False
+        if auto_scale_loss and self.dtype_policy.name == "mixed_float16" and self.optimizer is not None \
+                and not isinstance(self.optimizer, optimizers.LossScaleOptimizer):
+            self.optimizer = optimizers.LossScaleOptimizer(self.optimizer, name="loss_scale_optimizer")
+            self._auto_scaled_loss = True
         if loss is not None:
             for item in tree.flatten(loss if isinstance(loss, (list, tuple, dict)) else [loss]):
                 if item is not None:

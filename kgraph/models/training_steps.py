@@ -72,9 +72,10 @@ class TrainingSteps:
             def loss_fn(trainable):
                 outputs, losses, updates = self._forward(program, index, trainable, state.non_trainable, x, step_rng)
                 total, parts, y_l, sw_l = self._total_loss(y, outputs, sw, losses)
-                return total, (outputs, updates, parts, y_l, sw_l)
+                return optimizer.stateless_scale_loss(state.optimizer, total), (total, outputs, updates, parts, y_l, sw_l)
 
-            (total, (outputs, updates, parts, y_l, sw_l)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.trainable)
+            (_, (total, outputs, updates, parts, y_l, sw_l)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+                state.trainable)
             trainable, opt_state = optimizer.stateless_apply(state.optimizer, grads, state.trainable)
             metric_state = self._update_metrics(state.metrics, total, parts, y_l, outputs, sw_l, batch_size)
             return StepState(trainable=trainable, non_trainable=index.updated(state.non_trainable, updates),

@@ -10,6 +10,7 @@ from kgraph.optimizers.adamw import AdamW
 from kgraph.optimizers.ftrl_adafactor import Adafactor, Ftrl
 from kgraph.optimizers.multi_optimizer import MultiOptimizer, OptimizerMap
 from kgraph.optimizers.muon import Muon
+from kgraph.optimizers.loss_scale_optimizer import LossScaleOptimizer, register_inner
 from kgraph.optimizers.optimizer import Optimizer
 from kgraph.optimizers.rmsprop import RMSprop
 from kgraph.optimizers.schedule_free import ScheduleFreeAdamW
@@ -18,8 +19,8 @@ from kgraph.optimizers.sign_and_trust import Lamb, Lion
 from kgraph.optimizers import schedules
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Adadelta", "Adafactor", "Adagrad", "Adamax", "Ftrl",
-           "Lamb", "Lion", "MultiOptimizer", "Muon", "Nadam", "OptimizerMap", "ScheduleFreeAdamW", "get", "serialize",
-           "deserialize", "schedules"]
+           "Lamb", "Lion", "LossScaleOptimizer", "MultiOptimizer", "Muon", "Nadam", "OptimizerMap", "ScheduleFreeAdamW",
+           "get", "serialize", "deserialize", "schedules"]
 
 # Keras' identifiers: lower-cased class names.
 _BY_NAME: dict[str, type[Optimizer]] = {
@@ -27,11 +28,14 @@ _BY_NAME: dict[str, type[Optimizer]] = {
     for cls in (Adam, AdamW, RMSprop, SGD, Adadelta, Adafactor, Adagrad, Adamax, Ftrl, Lamb, Lion, MultiOptimizer, Muon,
                 Nadam, ScheduleFreeAdamW)
 }
+register_inner(_BY_NAME)
 
 
-def _lookup(class_name: str) -> type[Optimizer]:
-    """Return the optimizer class for a case-insensitive Keras identifier."""
-    cls = _BY_NAME.get(class_name.lower())
+def _lookup(class_name: str, wrappers: bool = False) -> type[Optimizer]:
+    """Return the optimizer class for a case-insensitive Keras identifier (`wrappers`: also the optimizers that
+    wrap another, which only a config can name)."""
+    cls = _BY_NAME.get(class_name.lower()) or (LossScaleOptimizer if wrappers and
+                                                 class_name.lower() == "lossscaleoptimizer" else None)
     if cls is None:
         raise ValueError(
             f"Could not interpret optimizer identifier: {class_name!r}. "
@@ -57,7 +61,7 @@ def deserialize(config: dict[str, Any]) -> Optimizer:
         )
     if not isinstance(config.get("class_name"), str):
         raise ValueError(f"An optimizer config needs a string 'class_name'. Received: {config!r}")
-    return _lookup(config["class_name"]).from_config(dict(config.get("config") or {}))
+    return _lookup(config["class_name"], wrappers=True).from_config(dict(config.get("config") or {}))
 
 
 def get(identifier: Optimizer | str | dict[str, Any] | None) -> Optimizer | None:

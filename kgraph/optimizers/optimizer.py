@@ -180,6 +180,10 @@ class Optimizer:
             **({"model_variables_moving_average": [jnp.zeros_like(p) for p in params]} if self.use_ema else {}),
         }
 
+    def stateless_scale_loss(self, state: dict[str, Any], loss: jax.Array) -> jax.Array:
+        """The loss a compiled step differentiates; a `LossScaleOptimizer` scales it, others leave it as is."""
+        return loss
+
     def stateless_apply(self, optimizer_variables, grads: list, trainable_variables: list) -> tuple[list, Any]:
         """Applies one step of gradients as a pure, jittable function. Returns `(new_trainable, new_optimizer)`.
 

@@ -62,6 +62,10 @@ def children(saveable) -> Iterator[tuple[str, Any]]:
         inner = getattr(saveable, "optimizers", None)  # a MultiOptimizer's inner optimizers, which Keras walks too
         if isinstance(inner, list) and inner:
             yield "optimizers", inner
+            return
+        inner = getattr(saveable, "inner_optimizer", None)  # a LossScaleOptimizer's, which Keras saves too
+        if is_saveable(inner):
+            yield "inner_optimizer", inner
         return
     if kind in _GRAPH_KINDS:
         yield "layers", saveable._saved_layers

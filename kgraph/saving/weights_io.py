@@ -136,7 +136,7 @@ class Loading:
 
 
 def _is_optimizer_or_state(path: str) -> bool:
-    return path.startswith(KGRAPH_STATE_GROUP) or path == "optimizer" or path.endswith("/optimizer")
+    return path.startswith(KGRAPH_STATE_GROUP) or "optimizer" in path.split("/")
 
 
 def load_structural(root, model, source: str, skip_mismatch: bool = False, load_optimizer: bool = True) -> None:

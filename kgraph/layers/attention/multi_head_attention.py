@@ -38,7 +38,7 @@ class _HeadProjection(Layer):
     math of Keras' EinsumDense sublayers of MultiHeadAttention, with their weight names and shapes."""
 
     def __init__(self, kernel_shape: tuple, contract: int, use_bias: bool, owner: "MultiHeadAttention", name: str):
-        super().__init__(name=name, dtype=owner.dtype, activity_regularizer=owner._activity_regularizer)
+        super().__init__(name=name, dtype=owner.dtype_policy, activity_regularizer=owner._activity_regularizer)
         self.contract = contract
         self.kernel = self.add_weight(shape=kernel_shape, initializer=owner._kernel_initializer,
                                       regularizer=owner._kernel_regularizer, constraint=owner._kernel_constraint,

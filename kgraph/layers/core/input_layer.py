@@ -37,6 +37,11 @@ class InputLayer(Layer):
         tensor._history = (self, 0, 0)
         self.built = True
 
+    @property
+    def dtype(self) -> str:
+        """The dtype of the input tensor (Keras' InputLayer keeps its own, not its policy's)."""
+        return self._dtype
+
     def call(self):
         raise RuntimeError(f"InputLayer {self.name!r} cannot be called")
 

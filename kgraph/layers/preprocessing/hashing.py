@@ -41,7 +41,7 @@ class Hashing(Layer):
         if num_bins is None or num_bins <= 0:
             raise ValueError(f"The `num_bins` for `Hashing` cannot be `None` or non-positive values. Received: "
                              f"num_bins={num_bins}.")
-        if output_mode == "int" and kwargs["dtype"] not in ("int32", "int64"):
+        if output_mode == "int" and self.dtype_policy.name not in ("int32", "int64"):
             raise ValueError(f'When `output_mode="int"`, `dtype` should be an integer type, \'int32\' or \'in64\'. '
                              f"Received: dtype={kwargs['dtype']}")
         modes = ("int", "one_hot", "multi_hot", "count")
