@@ -7,9 +7,11 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+# kgraph.config comes with the package (as Keras' config), and with it the global dtype policy it holds.
 PROBE = ("import json, sys, kgraph.ir; "
          "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('jax', 'onnx', 'onnxruntime') "
-         "or (m.startswith('kgraph.') and not m.startswith(('kgraph.ir', 'kgraph.version', 'kgraph.config'))))))")
+         "or (m.startswith('kgraph.') and not m.startswith(('kgraph.ir', 'kgraph.version', 'kgraph.config', "
+         "'kgraph.dtype_policies'))))))")
 
 
 def test_importing_the_ir_loads_neither_jax_nor_onnx_nor_the_api():
