@@ -6,8 +6,8 @@ import math
 
 from kgraph import initializers, ops, regularizers
 from kgraph import random as kg_random
-from kgraph.layers.attention.multi_head_attention import _HeadProjection, _masked_softmax
-from kgraph.layers.layer import Layer, get_mask
+from kgraph.layers.attention.multi_head_attention import QueryKeyValueAttention, _HeadProjection, _masked_softmax
+from kgraph.layers.layer import get_mask
 from kgraph.ops.attention import causal_mask
 from kgraph.ops.nn import dropout_with_key
 from kgraph.tracing import current_trace
@@ -19,7 +19,7 @@ def _positive_int(where: str, name: str, value) -> int:
     return value
 
 
-class GroupedQueryAttention(Layer):
+class GroupedQueryAttention(QueryKeyValueAttention):
     """Grouped-query attention: `num_query_heads` query heads attend through `num_key_value_heads` shared key and
     value heads, each shared by `num_query_heads // num_key_value_heads` query heads.
 
@@ -78,19 +78,6 @@ class GroupedQueryAttention(Layer):
         self._bias_constraint = self.bias_constraint = bias_constraint
         self.seed = seed
         self._seed_offset = kg_random.next_seed() if seed is None else int(seed)
-
-    query_dense = property(lambda self: self._query_dense)
-    key_dense = property(lambda self: self._key_dense)
-    value_dense = property(lambda self: self._value_dense)
-    output_dense = property(lambda self: self._output_dense)
-
-    def _maybe_build(self, args, kwargs) -> None:
-        """Builds from the shapes of query, value and key, which the base class's first-argument build cannot see."""
-        if self.built:
-            return
-        bound = self._call_signature.bind(*args, **kwargs).arguments
-        key = bound.get("key")
-        self.build(tuple(bound["query"].shape), tuple(bound["value"].shape), None if key is None else tuple(key.shape))
 
     def build(self, query_shape, value_shape, key_shape=None):
         key_shape = value_shape if key_shape is None else key_shape

@@ -59,7 +59,24 @@ class _HeadProjection(Layer):
         return y if self.bias is None else ops.add(y, self.bias)
 
 
-class MultiHeadAttention(Layer):
+class QueryKeyValueAttention(Layer):
+    """What the attention layers share: query/key/value/output projections, built from the three inputs' shapes."""
+
+    query_dense = property(lambda self: self._query_dense)
+    key_dense = property(lambda self: self._key_dense)
+    value_dense = property(lambda self: self._value_dense)
+    output_dense = property(lambda self: self._output_dense)
+
+    def _maybe_build(self, args, kwargs) -> None:
+        """Builds from the shapes of query, value and key, which the base class's first-argument build cannot see."""
+        if self.built:
+            return
+        bound = self._call_signature.bind(*args, **kwargs).arguments
+        key = bound.get("key")
+        self.build(tuple(bound["query"].shape), tuple(bound["value"].shape), None if key is None else tuple(key.shape))
+
+
+class MultiHeadAttention(QueryKeyValueAttention):
     """Multi-head attention (Vaswani et al., 2017); self-attention when query, value (and key) are one tensor.
 
     Weights are Keras' (query, key, value and attention_output kernels and biases, in that order and shape), so
@@ -117,19 +134,6 @@ class MultiHeadAttention(Layer):
     dropout = property(lambda self: self._dropout)
     use_bias = property(lambda self: self._use_bias)
     attention_axes = property(lambda self: self._attention_axes)
-    query_dense = property(lambda self: self._query_dense)
-    key_dense = property(lambda self: self._key_dense)
-    value_dense = property(lambda self: self._value_dense)
-    output_dense = property(lambda self: self._output_dense)
-
-    def _maybe_build(self, args, kwargs) -> None:
-        """Builds from the shapes of query, value and key, which the base class's first-argument build cannot see."""
-        if self.built:
-            return
-        bound = self._call_signature.bind(*args, **kwargs).arguments
-        key = bound.get("key")
-        self.build(tuple(bound["query"].shape), tuple(bound["value"].shape), None if key is None else tuple(key.shape))
-
     def build(self, query_shape, value_shape, key_shape=None):
         key_shape = value_shape if key_shape is None else key_shape
         where = f"Layer {self.name!r} (MultiHeadAttention)"

@@ -10,7 +10,8 @@ from kgraph.layers.preprocessing.color import AutoContrast, RandomColorDegenerat
 from kgraph.layers.preprocessing.filters import RandomPosterization, RandomSharpness
 from kgraph.layers.preprocessing.histogram import Equalization
 from kgraph.layers.preprocessing.rand_augment import apply_augmentation
-from kgraph.layers.preprocessing.transforms import ImageTransformLayer, bounded_pair
+from kgraph.layers.preprocessing.augmentation import bounded_pair
+from kgraph.layers.preprocessing.transforms import ImageTransformLayer
 
 
 class AugMix(ImageTransformLayer):

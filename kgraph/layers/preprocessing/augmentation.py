@@ -17,10 +17,10 @@ FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 INTERPOLATIONS = ("nearest", "bilinear")
 
 
-def _factor_pair(layer: str, factor, bounds: tuple[float, float]) -> tuple[float, float]:
-    """Keras' base `_set_factor`: a number f gives (max(-f, low), f), a pair is sorted; both within `bounds`."""
-    message = (f"The `factor` argument should be a number (or a list of two numbers) in the range "
-               f"[{bounds[0]}, {bounds[1]}]. Received: factor={factor}")
+def bounded_pair(factor, name: str, bounds: tuple[float, float]) -> tuple:
+    """Keras' `_set_factor` under any argument name: f gives (max(-f, low), f), a pair is sorted."""
+    message = (f"The `{name}` argument should be a number (or a list of two numbers) in the range "
+               f"[{bounds[0]}, {bounds[1]}]. Received: {name}={factor}")
     if isinstance(factor, (tuple, list)):
         if len(factor) != 2 or factor[0] > bounds[1] or factor[1] < bounds[0]:
             raise ValueError(message)
@@ -163,7 +163,7 @@ class RandomRotation(_AffineLayer):
     def __init__(self, factor, fill_mode="reflect", interpolation="bilinear", seed=None, fill_value=0.0,
                  data_format=None, **kwargs):
         super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
-        self.factor = _factor_pair("RandomRotation", factor, (-1, 1))
+        self.factor = bounded_pair(factor, "factor", (-1, 1))
 
     def _ranges(self) -> dict:
         return {"lower": float(self.factor[0]), "upper": float(self.factor[1])}
@@ -271,7 +271,7 @@ class RandomContrast(RandomImageLayer):
 
     def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
-        self.factor = _factor_pair("RandomContrast", factor, (0, 1))
+        self.factor = bounded_pair(factor, "factor", (0, 1))
         self.value_range = value_range
 
     def _augment(self, images):
@@ -298,7 +298,7 @@ class RandomBrightness(RandomImageLayer):
 
     def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
-        self.factor = _factor_pair("RandomBrightness", factor, (-1, 1))
+        self.factor = bounded_pair(factor, "factor", (-1, 1))
         if not isinstance(value_range, (tuple, list)) or len(value_range) != 2:
             raise ValueError(f"The `value_range` argument should be a list of two numbers. Received: "
                              f"value_range={value_range}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from kgraph import ops
-from kgraph.layers.preprocessing.augmentation import RandomImageLayer, _factor_pair
+from kgraph.layers.preprocessing.augmentation import RandomImageLayer, bounded_pair
 
 _GRAY_WEIGHTS = (0.2989, 0.5870, 0.1140)
 
@@ -90,7 +90,7 @@ class RandomInvert(RandomImageLayer):
 
     def __init__(self, factor=1.0, value_range=(0, 255), seed=None, data_format=None, **kwargs):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
-        self.factor = _factor_pair("RandomInvert", factor, (0, 1))
+        self.factor = bounded_pair(factor, "factor", (0, 1))
         self.value_range = _value_range(value_range, "RandomInvert")
 
     def _augment(self, images):
@@ -165,7 +165,7 @@ class RandomColorDegeneration(RandomImageLayer):
 
     def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
-        self.factor = _factor_pair("RandomColorDegeneration", factor, (-1, 1))
+        self.factor = bounded_pair(factor, "factor", (-1, 1))
         self.value_range = sorted(_value_range(value_range, "RandomColorDegeneration"))
 
     def _augment(self, images):

@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from kgraph import ops
-from kgraph.layers.preprocessing.transforms import (
-    ImageTransformLayer, bounded_pair, transform_value_range, value_range_pair,
-)
+from kgraph.layers.preprocessing.augmentation import bounded_pair
+from kgraph.layers.preprocessing.transforms import ImageTransformLayer, transform_value_range, value_range_pair
 
 
 def _depthwise(images, kernel, data_format: str):

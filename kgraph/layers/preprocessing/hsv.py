@@ -4,10 +4,8 @@ RandomBrightness and RandomContrast. All are random in training only."""
 from __future__ import annotations
 
 from kgraph import config, ops
-from kgraph.layers.preprocessing.augmentation import RandomBrightness, RandomContrast
-from kgraph.layers.preprocessing.transforms import (
-    ImageTransformLayer, bounded_pair, transform_value_range, value_range_pair,
-)
+from kgraph.layers.preprocessing.augmentation import RandomBrightness, RandomContrast, bounded_pair
+from kgraph.layers.preprocessing.transforms import ImageTransformLayer, transform_value_range, value_range_pair
 
 
 def _channel_planes(images, data_format: str) -> tuple[list, int]:

@@ -7,7 +7,8 @@ import numpy as np
 
 from kgraph import ops
 from kgraph.ir.types import is_float
-from kgraph.layers.preprocessing.transforms import ImageTransformLayer, bounded_pair
+from kgraph.layers.preprocessing.augmentation import bounded_pair
+from kgraph.layers.preprocessing.transforms import ImageTransformLayer
 
 
 class _BoxLayer(ImageTransformLayer):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from kgraph import ops
-from kgraph.layers.preprocessing.transforms import ImageTransformLayer, bounded_pair
+from kgraph.layers.preprocessing.augmentation import bounded_pair
+from kgraph.layers.preprocessing.transforms import ImageTransformLayer
 
 INTERPOLATIONS = ("nearest", "bilinear")
 

@@ -9,7 +9,8 @@ from kgraph.layers.preprocessing.augmentation import (
 from kgraph.layers.preprocessing.color import AutoContrast, RandomColorDegeneration, Solarization
 from kgraph.layers.preprocessing.filters import RandomPosterization, RandomSharpness
 from kgraph.layers.preprocessing.histogram import Equalization
-from kgraph.layers.preprocessing.transforms import ImageTransformLayer, bounded_pair
+from kgraph.layers.preprocessing.augmentation import bounded_pair
+from kgraph.layers.preprocessing.transforms import ImageTransformLayer
 
 
 def apply_augmentation(layer, images):

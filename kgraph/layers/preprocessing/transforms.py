@@ -17,22 +17,6 @@ def value_range_pair(value_range, layer: str) -> list:
     return sorted(value_range)
 
 
-def bounded_pair(factor, name: str, bounds: tuple[float, float]) -> tuple:
-    """Keras' `_set_factor` under any argument name: f gives (max(-f, low), f), a pair is sorted."""
-    message = (f"The `{name}` argument should be a number (or a list of two numbers) in the range "
-               f"[{bounds[0]}, {bounds[1]}]. Received: {name}={factor}")
-    if isinstance(factor, (tuple, list)):
-        if len(factor) != 2 or factor[0] > bounds[1] or factor[1] < bounds[0]:
-            raise ValueError(message)
-        lower, upper = sorted(factor)
-        return lower, upper
-    if isinstance(factor, (int, float)) and not isinstance(factor, bool):
-        if not bounds[0] <= factor <= bounds[1]:
-            raise ValueError(message)
-        return max(-abs(factor), bounds[0]), abs(factor)
-    raise ValueError(message)
-
-
 def transform_value_range(images, original_range, target_range, dtype: str = "float32"):
     """Keras' `_transform_value_range`: maps images linearly from one (min, max) range onto another."""
     if original_range[0] == target_range[0] and original_range[1] == target_range[1]:
