@@ -23,12 +23,18 @@ class CallContext:
         state_scopes: variable-state scopes of the compiled steps being built.
         training: the `training` flag of each enclosing layer call (None where it was not given).
         step_key: the PRNG key of the compiled custom step being traced, if any.
+        name_scopes: the open `kgraph.name_scope`s, which prefix the paths of variables created inside them.
+        autocast: the dtypes floating variable reads are cast to in the enclosing mixed-precision layer calls.
+        compute_dtype: the compute dtype every layer is forced to (an export's `dtype`), or None.
     """
 
     traces: list = field(default_factory=list)
     state_scopes: list = field(default_factory=list)
     training: list = field(default_factory=list)
     step_key: Any = None
+    name_scopes: list = field(default_factory=list)
+    autocast: list = field(default_factory=list)
+    compute_dtype: str | None = None
 
     @property
     def trace(self):

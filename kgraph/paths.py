@@ -3,15 +3,11 @@ of the variables created inside it."""
 
 from __future__ import annotations
 
-import threading
-
-_local = threading.local()
+from kgraph import context
 
 
 def _stack() -> list["name_scope"]:
-    if not hasattr(_local, "stack"):
-        _local.stack = []
-    return _local.stack
+    return context.current().name_scopes
 
 
 class name_scope:  # noqa: N801 - Keras' spelling

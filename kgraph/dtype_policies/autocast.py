@@ -8,24 +8,19 @@ float32.
 from __future__ import annotations
 
 import contextlib
-import threading
 from typing import Iterator
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from kgraph import context
 from kgraph.ir.types import DTYPES, is_float
 from kgraph.tracing import SymbolicTensor
 
-_local = threading.local()
-
 
 def _stack() -> list:
-    stack = getattr(_local, "stack", None)
-    if stack is None:
-        stack = _local.stack = []
-    return stack
+    return context.current().autocast
 
 
 def current_dtype() -> str | None:
@@ -65,17 +60,17 @@ def compute_dtype_scope(dtype: str) -> Iterator[None]:
     The ONNX export traces models in one (its `dtype` argument)."""
     if dtype not in ("float32", "float16", "bfloat16"):
         raise ValueError(f"`dtype` must be 'float32', 'float16' or 'bfloat16'. Received: dtype={dtype!r}")
-    previous = getattr(_local, "compute", None)
-    _local.compute = dtype
+    ctx = context.current()
+    previous, ctx.compute_dtype = ctx.compute_dtype, dtype
     try:
         yield
     finally:
-        _local.compute = previous
+        ctx.compute_dtype = previous
 
 
 def effective_compute_dtype(compute_dtype: str) -> str:
     """A layer's compute dtype under the current `compute_dtype_scope` (its own outside one)."""
-    forced = getattr(_local, "compute", None)
+    forced = context.current().compute_dtype
     if forced is None or not is_float(compute_dtype):
         return compute_dtype
     if forced == "float32":
