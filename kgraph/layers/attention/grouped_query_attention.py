@@ -7,7 +7,6 @@ import math
 from kgraph import initializers, ops, regularizers
 from kgraph import random as kg_random
 from kgraph.layers.attention.multi_head_attention import QueryKeyValueAttention, _HeadProjection, _masked_softmax
-from kgraph.layers.layer import get_mask
 from kgraph.ops.attention import causal_mask
 from kgraph.ops.nn import dropout_with_key
 from kgraph.tracing import current_trace
@@ -105,11 +104,8 @@ class GroupedQueryAttention(QueryKeyValueAttention):
 
     def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None, attention_mask=None,
              return_attention_scores: bool = False, training=None, use_causal_mask: bool = False):
-        query_mask = get_mask(query) if query_mask is None else query_mask
-        value_mask = get_mask(value) if value_mask is None else value_mask
-        if key is not None and key_mask is None:
-            key_mask = get_mask(key)
-        key = value if key is None else key
+        key, query_mask, value_mask, key_mask = self._inputs_and_masks(query, value, key, query_mask, value_mask,
+                                                                      key_mask)
         mask = self._attention_mask(query, value, query_mask, value_mask, key_mask, attention_mask, use_causal_mask)
         gate = ops.sigmoid(self._gate_dense(query)) if self.use_gate else None
         query, key, value = self._query_dense(query), self._key_dense(key), self._value_dense(value)

@@ -75,6 +75,15 @@ class QueryKeyValueAttention(Layer):
         key = bound.get("key")
         self.build(tuple(bound["query"].shape), tuple(bound["value"].shape), None if key is None else tuple(key.shape))
 
+    @staticmethod
+    def _inputs_and_masks(query, value, key, query_mask, value_mask, key_mask):
+        """The key (the value when None) and each input's mask: the one passed, else the one its tensor carries."""
+        query_mask = get_mask(query) if query_mask is None else query_mask
+        value_mask = get_mask(value) if value_mask is None else value_mask
+        if key is not None and key_mask is None:
+            key_mask = get_mask(key)
+        return (value if key is None else key), query_mask, value_mask, key_mask
+
 
 class MultiHeadAttention(QueryKeyValueAttention):
     """Multi-head attention (Vaswani et al., 2017); self-attention when query, value (and key) are one tensor.
@@ -164,11 +173,8 @@ class MultiHeadAttention(QueryKeyValueAttention):
 
     def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None, attention_mask=None,
              return_attention_scores: bool = False, training=None, use_causal_mask: bool = False):
-        query_mask = get_mask(query) if query_mask is None else query_mask
-        value_mask = get_mask(value) if value_mask is None else value_mask
-        if key is not None and key_mask is None:
-            key_mask = get_mask(key)
-        key = value if key is None else key
+        key, query_mask, value_mask, key_mask = self._inputs_and_masks(query, value, key, query_mask, value_mask,
+                                                                      key_mask)
         mask = self._attention_mask(query_mask, value_mask, key_mask, attention_mask)
         query, key, value = self._query_dense(query), self._key_dense(key), self._value_dense(value)
         scale = 1.0 / math.sqrt(self._key_dim)
