@@ -8,6 +8,7 @@ from kgraph.applications import imagenet_utils
 from kgraph.applications.builder import classifier, image_input, model_inputs, pool, require_channels_last
 from kgraph.applications.weights import check_weights, load_weights
 from kgraph.models import Functional
+from kgraph.paths import name_scope
 
 BASE_WEIGHTS_PATH = "https://storage.googleapis.com/tensorflow/keras-applications/nasnet/"
 WEIGHTS = {  # default size: {include_top: (cached file name, file at BASE_WEIGHTS_PATH, hash)}
@@ -105,45 +106,54 @@ NASNetLarge.__doc__ = "Instantiates the NASNetLarge architecture (default size 3
 
 def _separable_conv_block(ip, filters, kernel_size=(3, 3), strides=(1, 1), block_id=None):
     """ReLU, separable conv (strided with TF-style padding when `strides` is 2), BN, ReLU, separable conv, BN."""
-    x = layers.Activation("relu")(ip)
-    if strides == (2, 2):
-        x = layers.ZeroPadding2D(padding=imagenet_utils.correct_pad(x, kernel_size),
-                                 name=f"separable_conv_1_pad_{block_id}")(x)
-        conv_pad = "valid"
-    else:
-        conv_pad = "same"
-    x = layers.SeparableConv2D(filters, kernel_size, strides=strides, name=f"separable_conv_1_{block_id}",
-                               padding=conv_pad, use_bias=False)(x)
-    x = layers.BatchNormalization(axis=-1, name=f"separable_conv_1_bn_{block_id}", **_BN)(x)
-    x = layers.Activation("relu")(x)
-    x = layers.SeparableConv2D(filters, kernel_size, name=f"separable_conv_2_{block_id}", padding="same",
-                               use_bias=False)(x)
-    return layers.BatchNormalization(axis=-1, name=f"separable_conv_2_bn_{block_id}", **_BN)(x)
+    with name_scope(f"separable_conv_block_{block_id}"):
+        x = layers.Activation("relu")(ip)
+        if strides == (2, 2):
+            x = layers.ZeroPadding2D(padding=imagenet_utils.correct_pad(x, kernel_size),
+                                     name=f"separable_conv_1_pad_{block_id}")(x)
+            conv_pad = "valid"
+        else:
+            conv_pad = "same"
+        x = layers.SeparableConv2D(filters, kernel_size, strides=strides, name=f"separable_conv_1_{block_id}",
+                                   padding=conv_pad, use_bias=False)(x)
+        x = layers.BatchNormalization(axis=-1, name=f"separable_conv_1_bn_{block_id}", **_BN)(x)
+        x = layers.Activation("relu")(x)
+        x = layers.SeparableConv2D(filters, kernel_size, name=f"separable_conv_2_{block_id}", padding="same",
+                                   use_bias=False)(x)
+        return layers.BatchNormalization(axis=-1, name=f"separable_conv_2_bn_{block_id}", **_BN)(x)
 
 
 def _adjust_block(p, ip, filters, block_id=None):
     """Brings the previous cell's output `p` to the spatial size and channels of `ip`."""
     if p is None:
         return ip
-    if p.shape[-2] != ip.shape[-2]:
-        p = layers.Activation("relu", name=f"adjust_relu_1_{block_id}")(p)
-        p1 = layers.AveragePooling2D((1, 1), strides=(2, 2), padding="valid", name=f"adjust_avg_pool_1_{block_id}")(p)
-        p1 = layers.Conv2D(filters // 2, (1, 1), padding="same", use_bias=False, name=f"adjust_conv_1_{block_id}",
-                           kernel_initializer="he_normal")(p1)
-        p2 = layers.ZeroPadding2D(padding=((0, 1), (0, 1)))(p)
-        p2 = layers.Cropping2D(cropping=((1, 0), (1, 0)))(p2)
-        p2 = layers.AveragePooling2D((1, 1), strides=(2, 2), padding="valid",
-                                     name=f"adjust_avg_pool_2_{block_id}")(p2)
-        p2 = layers.Conv2D(filters // 2, (1, 1), padding="same", use_bias=False, name=f"adjust_conv_2_{block_id}",
-                           kernel_initializer="he_normal")(p2)
-        p = layers.concatenate([p1, p2], axis=-1)
-        return layers.BatchNormalization(axis=-1, name=f"adjust_bn_{block_id}", **_BN)(p)
-    if p.shape[-1] != filters:
-        p = layers.Activation("relu")(p)
-        p = layers.Conv2D(filters, (1, 1), strides=(1, 1), padding="same", name=f"adjust_conv_projection_{block_id}",
-                          use_bias=False, kernel_initializer="he_normal")(p)
-        return layers.BatchNormalization(axis=-1, name=f"adjust_bn_{block_id}", **_BN)(p)
+    with name_scope("adjust_block"):
+        if p.shape[-2] != ip.shape[-2]:
+            with name_scope(f"adjust_reduction_block_{block_id}"):
+                return _adjust_reduction(p, filters, block_id)
+        if p.shape[-1] != filters:
+            with name_scope(f"adjust_projection_block_{block_id}"):
+                p = layers.Activation("relu")(p)
+                p = layers.Conv2D(filters, (1, 1), strides=(1, 1), padding="same",
+                                  name=f"adjust_conv_projection_{block_id}", use_bias=False,
+                                  kernel_initializer="he_normal")(p)
+                return layers.BatchNormalization(axis=-1, name=f"adjust_bn_{block_id}", **_BN)(p)
     return p
+
+
+def _adjust_reduction(p, filters, block_id):
+    """Halves `p`'s spatial size with two offset stride-2 paths of half the filters each."""
+    p = layers.Activation("relu", name=f"adjust_relu_1_{block_id}")(p)
+    p1 = layers.AveragePooling2D((1, 1), strides=(2, 2), padding="valid", name=f"adjust_avg_pool_1_{block_id}")(p)
+    p1 = layers.Conv2D(filters // 2, (1, 1), padding="same", use_bias=False, name=f"adjust_conv_1_{block_id}",
+                       kernel_initializer="he_normal")(p1)
+    p2 = layers.ZeroPadding2D(padding=((0, 1), (0, 1)))(p)
+    p2 = layers.Cropping2D(cropping=((1, 0), (1, 0)))(p2)
+    p2 = layers.AveragePooling2D((1, 1), strides=(2, 2), padding="valid", name=f"adjust_avg_pool_2_{block_id}")(p2)
+    p2 = layers.Conv2D(filters // 2, (1, 1), padding="same", use_bias=False, name=f"adjust_conv_2_{block_id}",
+                       kernel_initializer="he_normal")(p2)
+    p = layers.concatenate([p1, p2], axis=-1)
+    return layers.BatchNormalization(axis=-1, name=f"adjust_bn_{block_id}", **_BN)(p)
 
 
 def _squeeze(ip, filters, kind, block_id):
@@ -155,45 +165,60 @@ def _squeeze(ip, filters, kind, block_id):
 
 def _normal_a_cell(ip, p, filters, block_id=None):
     """The normal cell: five pairwise-combined branches concatenated with the adjusted previous output."""
-    p = _adjust_block(p, ip, filters, block_id)
-    h = _squeeze(ip, filters, "normal", block_id)
-    x1_1 = _separable_conv_block(h, filters, kernel_size=(5, 5), block_id=f"normal_left1_{block_id}")
-    x1_2 = _separable_conv_block(p, filters, block_id=f"normal_right1_{block_id}")
-    x1 = layers.add([x1_1, x1_2], name=f"normal_add_1_{block_id}")
-    x2_1 = _separable_conv_block(p, filters, (5, 5), block_id=f"normal_left2_{block_id}")
-    x2_2 = _separable_conv_block(p, filters, (3, 3), block_id=f"normal_right2_{block_id}")
-    x2 = layers.add([x2_1, x2_2], name=f"normal_add_2_{block_id}")
-    x3 = layers.AveragePooling2D((3, 3), strides=(1, 1), padding="same", name=f"normal_left3_{block_id}")(h)
-    x3 = layers.add([x3, p], name=f"normal_add_3_{block_id}")
-    x4_1 = layers.AveragePooling2D((3, 3), strides=(1, 1), padding="same", name=f"normal_left4_{block_id}")(p)
-    x4_2 = layers.AveragePooling2D((3, 3), strides=(1, 1), padding="same", name=f"normal_right4_{block_id}")(p)
-    x4 = layers.add([x4_1, x4_2], name=f"normal_add_4_{block_id}")
-    x5 = _separable_conv_block(h, filters, block_id=f"normal_left5_{block_id}")
-    x5 = layers.add([x5, h], name=f"normal_add_5_{block_id}")
-    x = layers.concatenate([p, x1, x2, x3, x4, x5], axis=-1, name=f"normal_concat_{block_id}")
+    with name_scope(f"normal_A_block_{block_id}"):
+        p = _adjust_block(p, ip, filters, block_id)
+        h = _squeeze(ip, filters, "normal", block_id)
+        with name_scope("block_1"):
+            x1_1 = _separable_conv_block(h, filters, kernel_size=(5, 5), block_id=f"normal_left1_{block_id}")
+            x1_2 = _separable_conv_block(p, filters, block_id=f"normal_right1_{block_id}")
+            x1 = layers.add([x1_1, x1_2], name=f"normal_add_1_{block_id}")
+        with name_scope("block_2"):
+            x2_1 = _separable_conv_block(p, filters, (5, 5), block_id=f"normal_left2_{block_id}")
+            x2_2 = _separable_conv_block(p, filters, (3, 3), block_id=f"normal_right2_{block_id}")
+            x2 = layers.add([x2_1, x2_2], name=f"normal_add_2_{block_id}")
+        with name_scope("block_3"):
+            x3 = layers.AveragePooling2D((3, 3), strides=(1, 1), padding="same", name=f"normal_left3_{block_id}")(h)
+            x3 = layers.add([x3, p], name=f"normal_add_3_{block_id}")
+        with name_scope("block_4"):
+            x4_1 = layers.AveragePooling2D((3, 3), strides=(1, 1), padding="same",
+                                           name=f"normal_left4_{block_id}")(p)
+            x4_2 = layers.AveragePooling2D((3, 3), strides=(1, 1), padding="same",
+                                           name=f"normal_right4_{block_id}")(p)
+            x4 = layers.add([x4_1, x4_2], name=f"normal_add_4_{block_id}")
+        with name_scope("block_5"):
+            x5 = _separable_conv_block(h, filters, block_id=f"normal_left5_{block_id}")
+            x5 = layers.add([x5, h], name=f"normal_add_5_{block_id}")
+        x = layers.concatenate([p, x1, x2, x3, x4, x5], axis=-1, name=f"normal_concat_{block_id}")
     return x, ip
 
 
 def _reduction_a_cell(ip, p, filters, block_id=None):
     """The reduction cell: stride-2 branches halving the spatial size."""
-    p = _adjust_block(p, ip, filters, block_id)
-    h = _squeeze(ip, filters, "reduction", block_id)
-    h3 = layers.ZeroPadding2D(padding=imagenet_utils.correct_pad(h, 3), name=f"reduction_pad_1_{block_id}")(h)
-    x1_1 = _separable_conv_block(h, filters, (5, 5), strides=(2, 2), block_id=f"reduction_left1_{block_id}")
-    x1_2 = _separable_conv_block(p, filters, (7, 7), strides=(2, 2), block_id=f"reduction_right1_{block_id}")
-    x1 = layers.add([x1_1, x1_2], name=f"reduction_add_1_{block_id}")
-    x2_1 = layers.MaxPooling2D((3, 3), strides=(2, 2), padding="valid", name=f"reduction_left2_{block_id}")(h3)
-    x2_2 = _separable_conv_block(p, filters, (7, 7), strides=(2, 2), block_id=f"reduction_right2_{block_id}")
-    x2 = layers.add([x2_1, x2_2], name=f"reduction_add_2_{block_id}")
-    x3_1 = layers.AveragePooling2D((3, 3), strides=(2, 2), padding="valid", name=f"reduction_left3_{block_id}")(h3)
-    x3_2 = _separable_conv_block(p, filters, (5, 5), strides=(2, 2), block_id=f"reduction_right3_{block_id}")
-    x3 = layers.add([x3_1, x3_2], name=f"reduction_add3_{block_id}")
-    x4 = layers.AveragePooling2D((3, 3), strides=(1, 1), padding="same", name=f"reduction_left4_{block_id}")(x1)
-    x4 = layers.add([x2, x4])
-    x5_1 = _separable_conv_block(x1, filters, (3, 3), block_id=f"reduction_left4_{block_id}")
-    x5_2 = layers.MaxPooling2D((3, 3), strides=(2, 2), padding="valid", name=f"reduction_right5_{block_id}")(h3)
-    x5 = layers.add([x5_1, x5_2], name=f"reduction_add4_{block_id}")
-    x = layers.concatenate([x2, x3, x4, x5], axis=-1, name=f"reduction_concat_{block_id}")
+    with name_scope(f"reduction_A_block_{block_id}"):
+        p = _adjust_block(p, ip, filters, block_id)
+        h = _squeeze(ip, filters, "reduction", block_id)
+        h3 = layers.ZeroPadding2D(padding=imagenet_utils.correct_pad(h, 3), name=f"reduction_pad_1_{block_id}")(h)
+        with name_scope("block_1"):
+            x1_1 = _separable_conv_block(h, filters, (5, 5), strides=(2, 2), block_id=f"reduction_left1_{block_id}")
+            x1_2 = _separable_conv_block(p, filters, (7, 7), strides=(2, 2), block_id=f"reduction_right1_{block_id}")
+            x1 = layers.add([x1_1, x1_2], name=f"reduction_add_1_{block_id}")
+        with name_scope("block_2"):
+            x2_1 = layers.MaxPooling2D((3, 3), strides=(2, 2), padding="valid", name=f"reduction_left2_{block_id}")(h3)
+            x2_2 = _separable_conv_block(p, filters, (7, 7), strides=(2, 2), block_id=f"reduction_right2_{block_id}")
+            x2 = layers.add([x2_1, x2_2], name=f"reduction_add_2_{block_id}")
+        with name_scope("block_3"):
+            x3_1 = layers.AveragePooling2D((3, 3), strides=(2, 2), padding="valid",
+                                           name=f"reduction_left3_{block_id}")(h3)
+            x3_2 = _separable_conv_block(p, filters, (5, 5), strides=(2, 2), block_id=f"reduction_right3_{block_id}")
+            x3 = layers.add([x3_1, x3_2], name=f"reduction_add3_{block_id}")
+        with name_scope("block_4"):
+            x4 = layers.AveragePooling2D((3, 3), strides=(1, 1), padding="same", name=f"reduction_left4_{block_id}")(x1)
+            x4 = layers.add([x2, x4])
+        with name_scope("block_5"):
+            x5_1 = _separable_conv_block(x1, filters, (3, 3), block_id=f"reduction_left4_{block_id}")
+            x5_2 = layers.MaxPooling2D((3, 3), strides=(2, 2), padding="valid", name=f"reduction_right5_{block_id}")(h3)
+            x5 = layers.add([x5_1, x5_2], name=f"reduction_add4_{block_id}")
+        x = layers.concatenate([x2, x3, x4, x5], axis=-1, name=f"reduction_concat_{block_id}")
     return x, ip
 
 

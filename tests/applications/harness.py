@@ -65,9 +65,10 @@ def layer_names(model) -> list[str]:
 
 
 def weight_layout(model) -> list[tuple[str, tuple]]:
-    """Each weight's name and shape, in the model's order (the order `get_weights` and legacy `.h5` use); an
-    unnamed weight is "variable" (Keras numbers those with a process-wide counter, and weight files ignore it)."""
-    return [(re.sub(r"^variable_\d+$", "variable", v.path.rsplit("/", 1)[-1]), tuple(v.shape)) for v in model.weights]
+    """Each weight's whole variable path (name scopes included) and shape, in the model's order (the order
+    `get_weights` and legacy `.h5` use). A trailing `_<n>` of a path segment is dropped: Keras numbers unnamed
+    weights ("variable_3") and default layer names with process-wide counters, and weight files ignore it."""
+    return [(re.sub(r"_\d+(?=/|$)", "", v.path), tuple(v.shape)) for v in model.weights]
 
 
 def scaled_weights(model, rng: np.random.Generator) -> list[np.ndarray]:
