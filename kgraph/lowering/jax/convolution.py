@@ -1,7 +1,10 @@
 """JAX rules for convolution and pooling: `lax.conv_general_dilated`, `lax.conv_transpose`, `lax.reduce_window`."""
 
+import functools
+import itertools
 import math
 
+import jax
 import jax.numpy as jnp
 from jax import lax
 
@@ -46,8 +49,40 @@ def _window(sizes, data_format: str) -> tuple[int, ...]:
 
 @jax_rule("max_pool")
 def _max_pool(x, pool_size, strides, padding, data_format):
-    return lax.reduce_window(x, -jnp.inf, lax.max, _window(pool_size, data_format),
-                             _window(strides, data_format), padding.upper())
+    return window_max(x, _window(pool_size, data_format), _window(strides, data_format), padding.upper())
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(1, 2, 3))
+def window_max(x, window: tuple, strides: tuple, padding: str):
+    """`lax.reduce_window` max whose gradient is built from elementwise ops (see `_window_max_backward`)."""
+    return lax.reduce_window(x, -jnp.inf, lax.max, window, strides, padding)
+
+
+def _window_max_forward(x, window, strides, padding):
+    y = window_max(x, window, strides, padding)
+    return y, (x, y)
+
+
+def _window_max_backward(window, strides, padding, residuals, g):
+    """Routes each window's gradient to its first maximal element (row-major order), as autodiff of
+    `reduce_window` does with `select_and_scatter_add` — which XLA's CPU backend runs ~10x slower than these
+    strided slices, compares and interior pads, that fuse into a few loops (2x2 pool of 64x26x26x32 floats:
+    15 ms vs 1.6 ms of CPU per backward)."""
+    x, y = residuals
+    pads = lax.padtype_to_pads(x.shape, window, strides, padding)
+    padded = lax.pad(x, jnp.array(-jnp.inf, x.dtype), [(lo, hi, 0) for lo, hi in pads])
+    taken = jnp.zeros(y.shape, bool)
+    grad = jnp.zeros(padded.shape, g.dtype)
+    for offset in itertools.product(*(range(w) for w in window)):
+        ends = [o + (n - 1) * s + 1 for o, n, s in zip(offset, y.shape, strides)]
+        hit = (lax.slice(padded, offset, ends, strides) == y) & ~taken
+        taken = taken | hit
+        spread = [(o, size - end, s - 1) for o, end, size, s in zip(offset, ends, padded.shape, strides)]
+        grad = grad + lax.pad(jnp.where(hit, g, jnp.zeros_like(g)), jnp.array(0, g.dtype), spread)
+    return (lax.slice(grad, [lo for lo, _ in pads], [lo + n for (lo, _), n in zip(pads, x.shape)]),)
+
+
+window_max.defvjp(_window_max_forward, _window_max_backward)
 
 
 @jax_rule("average_pool")
