@@ -37,8 +37,10 @@ def _key(seed, images):
             seed.state.assign(knp.add(state, np.array([0, 1], "uint32")))
             return state, None
         return draw_seed(seed), None
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        return np.array([int(seed) & 0xFFFFFFFF, 0], "uint32"), None
     if seed is not None:
-        return np.asarray(draw_seed(seed), "uint32"), None
+        return draw_seed(seed), None
     if isinstance(images, KerasTensor):
         raise ValueError("elastic_transform on a symbolic input needs a `seed` (an int, or a SeedGenerator kept on "
                          "your layer): an unseeded draw would become a constant of the model. Received: seed=None")
