@@ -1,6 +1,6 @@
 """`ops.image.elastic_transform` against Keras 3 (JAX backend): an int seed or a SeedGenerator draws Keras' own
-displacement fields, so outputs are equal (up to the rounding of a separable blur, amplified by alpha); eager, jitted and traced (symbolic batch) runs agree; ONNX refuses it by
-name; bad arguments fail naming them."""
+displacement fields, so outputs are equal (up to the rounding of a separable blur, amplified by alpha); eager,
+jitted and traced (symbolic batch) runs agree; ONNX refuses it by name; bad arguments fail naming them."""
 
 import jax
 import keras
@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import kgraph
-from kgraph.ir import TensorType
+from kgraph.ir import TensorType, get_op
+from kgraph.ir.registry import ShapeError
 from kgraph.lowering.jax import lower_to_jax
 from kgraph.lowering.onnx import lower_to_onnx
 from kgraph.tracing import Trace
@@ -103,3 +104,17 @@ def test_bad_arguments_fail_naming_them():
         _traced(lambda x: elastic(x, sigma=kgraph.ops.mean(x), seed=1), IMAGES)
     with pytest.raises(ValueError, match=r"needs a `seed`.*seed=None"):
         elastic(kgraph.Input((12, 15, 3)))
+
+
+@pytest.mark.parametrize("types,attrs,match", [
+    ([("int32", (2, 8, 8, 3)), ("float32", ()), ("float32", ()), ("uint32", (2,))], {}, r"float batch of images"),
+    ([("float32", (8, 8, 3)), ("float32", ()), ("float32", ()), ("uint32", (2,))], {}, r"rank 4"),
+    ([("float32", (2, 8, 8, 3)), ("float32", (2,)), ("float32", ()), ("uint32", (2,))], {}, r"scalar alpha"),
+    ([("float32", (2, 8, 8, 3)), ("float32", ()), ("float32", ()), ("int32", (2,))], {}, r"uint32\[2\] PRNG key"),
+    ([("float32", (2, 8, 8, 3)), ("float32", ()), ("float32", ()), ("uint32", (2,))], {"kernel_size": 4},
+     r"positive odd int, got 4"),
+])
+def test_shape_rule_rejects_what_the_op_cannot_take(types, attrs, match):
+    op = get_op("elastic_transform")
+    with pytest.raises(ShapeError, match=match):
+        op.infer_types([TensorType(d, s) for d, s in types], op.resolve_attrs({"kernel_size": 3, **attrs}))

@@ -29,9 +29,10 @@ from kgraph.layers.preprocessing.string_lookup import StringLookup
 from kgraph.layers.preprocessing.text_vectorization import TextVectorization
 
 __all__ = ["AugMix", "AutoContrast", "CategoryEncoding", "CenterCrop", "ContrastLimitedAdaptiveHistogramEqualization",
-           "CutMix", "Discretization", "Equalization", "HashedCrossing", "Hashing", "IntegerLookup", "MaxNumBoundingBoxes", "MixUp", "Normalization",
-           "Pipeline", "RandAugment", "RandomBrightness", "RandomColorDegeneration", "RandomColorJitter",
-           "RandomContrast", "RandomCrop", "RandomElasticTransform", "RandomErasing", "RandomFlip", "RandomGaussianBlur", "RandomGrayscale",
-           "RandomHue", "RandomInvert", "RandomPerspective", "RandomPosterization", "RandomRotation",
-           "RandomSaturation", "RandomSharpness", "RandomShear", "RandomTranslation", "RandomZoom", "Rescaling",
-           "Resizing", "Solarization", "StringLookup", "TextVectorization"]
+           "CutMix", "Discretization", "Equalization", "HashedCrossing", "Hashing", "IntegerLookup",
+           "MaxNumBoundingBoxes", "MixUp", "Normalization", "Pipeline", "RandAugment", "RandomBrightness",
+           "RandomColorDegeneration", "RandomColorJitter", "RandomContrast", "RandomCrop", "RandomElasticTransform",
+           "RandomErasing", "RandomFlip", "RandomGaussianBlur", "RandomGrayscale", "RandomHue", "RandomInvert",
+           "RandomPerspective", "RandomPosterization", "RandomRotation", "RandomSaturation", "RandomSharpness",
+           "RandomShear", "RandomTranslation", "RandomZoom", "Rescaling", "Resizing", "Solarization", "StringLookup",
+           "TextVectorization"]

@@ -96,7 +96,8 @@ class ContrastLimitedAdaptiveHistogramEqualization(ImageTransformLayer):
         tile_h, tile_w = -(-height // grid_h), -(-width // grid_w)
         padded_height, padded_width = tile_h * grid_h, tile_w * grid_w
         padded = self._pad(images, height, width, padded_height, padded_width)
-        mapping = ops.reshape(self._mappings(padded, tile_h, tile_w), (-1, (grid_h + 2) * (grid_w + 2) * channels * _BINS))
+        mapping = ops.reshape(self._mappings(padded, tile_h, tile_w),
+                              (-1, (grid_h + 2) * (grid_w + 2) * channels * _BINS))
         pixels = ops.cast(ops.clip(padded, 0, 255), "int32")
         stride_x = _BINS * channels
         stride_y = stride_x * (grid_w + 2)

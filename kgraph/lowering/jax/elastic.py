@@ -1,6 +1,6 @@
-"""JAX rule of the elastic transform, Keras 3's JAX `elastic_transform` step for step; its blur kernel is the
-static `kernel_size` with the weights beyond Keras' int(6 sigma) | 1 window set to zero, so that sigma may be a
-traced value."""
+"""JAX rule of the elastic transform, Keras 3's JAX `elastic_transform` step for step, but for the blur: Keras'
+Gaussian applied as two 1-D passes, each `kernel_size` taps with those beyond Keras' int(6 sigma) | 1 window set to
+zero, so that sigma may be a traced value."""
 
 import jax
 import jax.numpy as jnp
