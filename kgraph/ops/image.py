@@ -8,6 +8,7 @@ from kgraph.ir.ops.image import INTERPOLATIONS
 from kgraph.ir.types import is_float
 from kgraph.ops.dispatch import apply, dtype_of
 from kgraph.ops import numpy as knp
+from kgraph.ops.image_elastic import elastic_transform
 from kgraph.ops.image_extra import extract_patches, gaussian_blur, hsv_to_rgb, pad_images, rgb_to_grayscale, rgb_to_hsv
 from kgraph.ops.image_filters import extract_patches_3d, sobel_edges, ssim
 from kgraph.ops.image_sampling import (
@@ -17,9 +18,9 @@ from kgraph.ops.numpy import _float, cast, clip, ndim, shape
 from kgraph import config
 
 __all__ = [
-    "affine_transform", "crop_images", "extract_patches", "extract_patches_3d", "gaussian_blur", "hsv_to_rgb",
-    "map_coordinates", "pad_images", "perspective_transform", "resize", "rgb_to_grayscale", "rgb_to_hsv",
-    "scale_and_translate", "sobel_edges", "ssim",
+    "affine_transform", "crop_images", "elastic_transform", "extract_patches", "extract_patches_3d", "gaussian_blur",
+    "hsv_to_rgb", "map_coordinates", "pad_images", "perspective_transform", "resize", "rgb_to_grayscale",
+    "rgb_to_hsv", "scale_and_translate", "sobel_edges", "ssim",
 ]
 
 

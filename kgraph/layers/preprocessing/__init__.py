@@ -10,7 +10,9 @@ from kgraph.layers.preprocessing.category_encoding import CategoryEncoding
 from kgraph.layers.preprocessing.color import (
     AutoContrast, RandomColorDegeneration, RandomGrayscale, RandomInvert, Solarization,
 )
+from kgraph.layers.preprocessing.clahe import ContrastLimitedAdaptiveHistogramEqualization
 from kgraph.layers.preprocessing.discretization import Discretization
+from kgraph.layers.preprocessing.elastic import RandomElasticTransform
 from kgraph.layers.preprocessing.filters import RandomGaussianBlur, RandomPosterization, RandomSharpness
 from kgraph.layers.preprocessing.hashing import HashedCrossing, Hashing
 from kgraph.layers.preprocessing.histogram import Equalization
@@ -26,10 +28,11 @@ from kgraph.layers.preprocessing.rescaling import Rescaling
 from kgraph.layers.preprocessing.string_lookup import StringLookup
 from kgraph.layers.preprocessing.text_vectorization import TextVectorization
 
-__all__ = ["AugMix", "AutoContrast", "CategoryEncoding", "CenterCrop", "CutMix", "Discretization", "Equalization",
-           "HashedCrossing", "Hashing", "IntegerLookup", "MaxNumBoundingBoxes", "MixUp", "Normalization",
-           "Pipeline", "RandAugment", "RandomBrightness", "RandomColorDegeneration", "RandomColorJitter",
-           "RandomContrast", "RandomCrop", "RandomErasing", "RandomFlip", "RandomGaussianBlur", "RandomGrayscale",
-           "RandomHue", "RandomInvert", "RandomPerspective", "RandomPosterization", "RandomRotation",
-           "RandomSaturation", "RandomSharpness", "RandomShear", "RandomTranslation", "RandomZoom", "Rescaling",
-           "Resizing", "Solarization", "StringLookup", "TextVectorization"]
+__all__ = ["AugMix", "AutoContrast", "CategoryEncoding", "CenterCrop", "ContrastLimitedAdaptiveHistogramEqualization",
+           "CutMix", "Discretization", "Equalization", "HashedCrossing", "Hashing", "IntegerLookup",
+           "MaxNumBoundingBoxes", "MixUp", "Normalization", "Pipeline", "RandAugment", "RandomBrightness",
+           "RandomColorDegeneration", "RandomColorJitter", "RandomContrast", "RandomCrop", "RandomElasticTransform",
+           "RandomErasing", "RandomFlip", "RandomGaussianBlur", "RandomGrayscale", "RandomHue", "RandomInvert",
+           "RandomPerspective", "RandomPosterization", "RandomRotation", "RandomSaturation", "RandomSharpness",
+           "RandomShear", "RandomTranslation", "RandomZoom", "Rescaling", "Resizing", "Solarization", "StringLookup",
+           "TextVectorization"]
