@@ -23,13 +23,14 @@ _CLASSES = {
     "Loss": "kgraph.losses", "Metric": "kgraph.metrics", "Model": "kgraph.models", "Optimizer": "kgraph.optimizers",
     "Regularizer": "kgraph.regularizers", "Sequential": "kgraph.models", "Variable": "kgraph.variables",
     "StatelessScope": "kgraph.scopes", "device": "kgraph.scopes", "name_scope": "kgraph.scopes",
+    "Function": "kgraph.function", "Operation": "kgraph.operation", "SymbolicScope": "kgraph.symbolic_scope",
 }
 
 
 def __getattr__(name: str):
     """Loads a namespace or a top-level class on first use and caches it on the package."""
     if name in _CLASSES:
-        for wiring in ("kgraph.ops", "kgraph.initializers"):  # bind tensor operators and initializer names
+        for wiring in ("kgraph.ops", "kgraph.initializers", "kgraph.layers.op_layer"):  # bind operators, ops on KerasTensors
             importlib.import_module(wiring)
         value = getattr(importlib.import_module(_CLASSES[name]), name)
     elif name in _NAMESPACES:

@@ -15,6 +15,7 @@ from kgraph.tracing import SymbolicTensor, Trace, current_trace
 from kgraph import tree
 from kgraph.backend.naming import get_uid
 from kgraph.saving.object_registration import register_builtin, register_namespace
+from kgraph.symbolic_scope import SymbolicScope
 from kgraph.variables import Variable
 from kgraph import allocation
 from kgraph.paths import name_scope, scoped
@@ -339,7 +340,7 @@ class Layer:
 
     def _functional_call(self, args, kwargs):
         """Called on KerasTensors: build, infer outputs by tracing `call` once, record a Node."""
-        with Trace(f"{self.name}_spec") as trace:
+        with Trace(f"{self.name}_spec") as trace, SymbolicScope():
             mapping = {}
 
             def to_symbolic(x):
