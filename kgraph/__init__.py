@@ -24,6 +24,7 @@ _CLASSES = {
     "Regularizer": "kgraph.regularizers", "Sequential": "kgraph.models", "Variable": "kgraph.variables",
     "StatelessScope": "kgraph.scopes", "device": "kgraph.scopes", "name_scope": "kgraph.scopes",
     "Function": "kgraph.function", "Operation": "kgraph.operation", "SymbolicScope": "kgraph.symbolic_scope",
+    "RematScope": "kgraph.rematerialization", "remat": "kgraph.rematerialization",
 }
 
 

@@ -27,6 +27,7 @@ class CallContext:
         autocast: the dtypes floating variable reads are cast to in the enclosing mixed-precision layer calls.
         compute_dtype: the compute dtype every layer is forced to (an export's `dtype`), or None.
         symbolic_scopes: the open `kgraph.SymbolicScope`s (shape and dtype inference on KerasTensors).
+        remat_scopes: the open `kgraph.RematScope`s; layers created inside one take its mode.
     """
 
     traces: list = field(default_factory=list)
@@ -37,6 +38,7 @@ class CallContext:
     autocast: list = field(default_factory=list)
     compute_dtype: str | None = None
     symbolic_scopes: list = field(default_factory=list)
+    remat_scopes: list = field(default_factory=list)
 
     @property
     def trace(self):
