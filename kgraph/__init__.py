@@ -12,9 +12,9 @@ from kgraph import config  # reads, and first creates, the kgraph.json settings 
 from kgraph.version import __version__
 
 _NAMESPACES = (
-    "activations", "applications", "backend", "callbacks", "config", "constraints", "datasets", "distribution",
-    "dtype_policies", "export", "initializers", "layers", "losses", "metrics", "mixed_precision", "models", "ops",
-    "optimizers", "random", "regularizers", "saving", "tree", "utils", "wrappers",
+    "activations", "applications", "backend", "callbacks", "config", "constraints", "datasets", "distillation",
+    "distribution", "dtype_policies", "export", "initializers", "layers", "losses", "metrics", "mixed_precision",
+    "models", "ops", "optimizers", "random", "regularizers", "saving", "tree", "utils", "wrappers",
 )
 _CLASSES = {
     "DTypePolicy": "kgraph.dtype_policies", "FloatDTypePolicy": "kgraph.dtype_policies",
