@@ -13,6 +13,7 @@ from typing import Any
 from kgraph import tree
 from kgraph.keras_tensor import KerasTensor
 from kgraph.layers.layer import Layer, snake_case, unique_name
+from kgraph.rematerialization import get_current_remat_mode, rematerialized_call
 from kgraph.symbolic_scope import SymbolicScope
 from kgraph.tracing import SymbolicTensor, Trace
 
@@ -80,11 +81,12 @@ class Operation:
                              f"Received: name={name} (of type {type(name)})")
         self.name = name
         self._node_layer: _OperationNode | None = None
+        self._remat_mode = get_current_remat_mode()
 
     def __call__(self, *args, **kwargs):
         if any(isinstance(x, KerasTensor) for x in tree.flatten([list(args), kwargs])):
             return self.symbolic_call(*args, **kwargs)
-        return self.call(*args, **kwargs)
+        return rematerialized_call(self, self.call)(*args, **kwargs)
 
     def call(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must implement `call`")

@@ -174,3 +174,22 @@ def test_remat_scope_refuses_an_unknown_mode_and_nests():
         outer = kgraph.layers.Dense(2)
     assert inner._remat_mode.mode == "list_of_layers" and outer._remat_mode.mode == "full"
     assert kgraph.layers.Dense(2)._remat_mode is None
+
+
+def test_an_operation_created_in_a_remat_scope_is_rematerialized():
+    class Wave(kgraph.Operation):
+        def call(self, x):
+            return kgraph.ops.sin(x) * kgraph.ops.cos(x)
+
+    with kgraph.RematScope(mode="full"):
+        wave = Wave()
+
+    def loss(x):
+        return kgraph.ops.sum(wave(x))
+
+    np.testing.assert_allclose(jax.grad(loss)(X), np.cos(2 * X), atol=1e-5)
+    assert _checkpoints(_primitives(jax.make_jaxpr(jax.grad(loss))(X).jaxpr))
+    layer = kgraph.layers.Lambda(lambda x: wave(x))
+    inputs = kgraph.Input((8,))
+    model = kgraph.Model(inputs, layer(inputs))
+    assert model._program(False, [X]).graph.op_counts().get("remat") == 1
