@@ -138,8 +138,9 @@ def _inline(outer: Trace, graph, inputs: list) -> list[SymbolicTensor]:
     return [env[v] for v in graph.outputs]
 
 
-def _checkpointed(fn: Callable, args: tuple, kwargs: dict):
-    """`fn` under `jax.checkpoint`, its array arguments traced and the others (flags, layers) held static."""
+def _checkpointed(fn: Callable, args: tuple, kwargs: dict, threshold: int | None = None):
+    """`fn` under `jax.checkpoint`, its array arguments traced and the others (flags, layers) held static; with
+    `threshold`, only when its outputs have more elements than that."""
     leaves, structure = jax.tree_util.tree_flatten((args, kwargs))
     dynamic = [i for i, x in enumerate(leaves) if isinstance(x, jax.Array)]
 
@@ -150,7 +151,12 @@ def _checkpointed(fn: Callable, args: tuple, kwargs: dict):
         region_args, region_kwargs = jax.tree_util.tree_unflatten(structure, filled)
         return fn(*region_args, **region_kwargs)
 
-    return jax.checkpoint(region)(*(leaves[i] for i in dynamic))
+    arrays = [leaves[i] for i in dynamic]
+    if threshold is not None:
+        spec = jax.tree_util.tree_leaves(jax.eval_shape(region, *arrays))
+        if sum(math.prod(s.shape) for s in spec) <= threshold:
+            return fn(*args, **kwargs)
+    return jax.checkpoint(region)(*arrays)
 
 
 def _rematerialize(fn: Callable, args: tuple, kwargs: dict, threshold: int | None = None):
@@ -159,11 +165,7 @@ def _rematerialize(fn: Callable, args: tuple, kwargs: dict, threshold: int | Non
     if trace is not None and not in_symbolic_scope() and any(isinstance(x, SymbolicTensor) for x in leaves):
         return _record_region(fn, args, kwargs, trace, threshold)
     if any(isinstance(x, jax.core.Tracer) for x in leaves):
-        if threshold is not None:
-            spec = jax.eval_shape(lambda a, k: fn(*a, **k), args, kwargs)
-            if sum(math.prod(d or 1 for d in s.shape) for s in jax.tree_util.tree_leaves(spec)) <= threshold:
-                return fn(*args, **kwargs)
-        return _checkpointed(fn, args, kwargs)
+        return _checkpointed(fn, args, kwargs, threshold)
     return fn(*args, **kwargs)
 
 

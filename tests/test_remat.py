@@ -2,6 +2,8 @@
 remat (losses, gradients, state updates), and the compiled train step checkpoints them (`jax.checkpoint` in its
 jaxpr); against Keras 3 on the same weights; ONNX export inlines the regions."""
 
+import functools
+
 import jax
 import jax.extend.core as jax_core
 import keras
@@ -193,3 +195,17 @@ def test_an_operation_created_in_a_remat_scope_is_rematerialized():
     inputs = kgraph.Input((8,))
     model = kgraph.Model(inputs, layer(inputs))
     assert model._program(False, [X]).graph.op_counts().get("remat") == 1
+
+
+def test_larger_than_on_jax_tracers_checkpoints_only_large_outputs():
+    def scaled(x, training=False):
+        return kgraph.ops.tanh(x) * (2.0 if training else 1.0)
+
+    for threshold, checkpointed in ((X.size - 1, True), (X.size, False)):
+        wrapped = functools.partial(kgraph.rematerialization._rematerialize, scaled, threshold=threshold)
+
+        def loss(x):
+            return kgraph.ops.sum(wrapped((x,), {"training": True}))
+
+        np.testing.assert_allclose(jax.grad(loss)(X), 2.0 / np.cosh(X) ** 2, atol=1e-6)
+        assert _checkpoints(_primitives(jax.make_jaxpr(jax.grad(loss))(X).jaxpr)) == checkpointed
