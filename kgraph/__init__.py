@@ -12,9 +12,9 @@ from kgraph import config  # reads, and first creates, the kgraph.json settings 
 from kgraph.version import __version__
 
 _NAMESPACES = (
-    "activations", "applications", "backend", "callbacks", "config", "constraints", "datasets", "distribution",
-    "dtype_policies", "export", "initializers", "layers", "losses", "metrics", "mixed_precision", "models", "ops",
-    "optimizers", "random", "regularizers", "saving", "tree", "utils", "wrappers",
+    "activations", "applications", "backend", "callbacks", "config", "constraints", "datasets", "distillation",
+    "distribution", "dtype_policies", "export", "initializers", "layers", "losses", "metrics", "mixed_precision",
+    "models", "ops", "optimizers", "random", "regularizers", "saving", "tree", "utils", "wrappers",
 )
 _CLASSES = {
     "DTypePolicy": "kgraph.dtype_policies", "FloatDTypePolicy": "kgraph.dtype_policies",
@@ -23,13 +23,15 @@ _CLASSES = {
     "Loss": "kgraph.losses", "Metric": "kgraph.metrics", "Model": "kgraph.models", "Optimizer": "kgraph.optimizers",
     "Regularizer": "kgraph.regularizers", "Sequential": "kgraph.models", "Variable": "kgraph.variables",
     "StatelessScope": "kgraph.scopes", "device": "kgraph.scopes", "name_scope": "kgraph.scopes",
+    "Function": "kgraph.function", "Operation": "kgraph.operation", "SymbolicScope": "kgraph.symbolic_scope",
+    "RematScope": "kgraph.rematerialization", "remat": "kgraph.rematerialization",
 }
 
 
 def __getattr__(name: str):
     """Loads a namespace or a top-level class on first use and caches it on the package."""
     if name in _CLASSES:
-        for wiring in ("kgraph.ops", "kgraph.initializers"):  # bind tensor operators and initializer names
+        for wiring in ("kgraph.ops", "kgraph.initializers", "kgraph.layers.op_layer"):  # bind operators, ops on KerasTensors
             importlib.import_module(wiring)
         value = getattr(importlib.import_module(_CLASSES[name]), name)
     elif name in _NAMESPACES:

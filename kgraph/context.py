@@ -26,6 +26,8 @@ class CallContext:
         name_scopes: the open `kgraph.name_scope`s, which prefix the paths of variables created inside them.
         autocast: the dtypes floating variable reads are cast to in the enclosing mixed-precision layer calls.
         compute_dtype: the compute dtype every layer is forced to (an export's `dtype`), or None.
+        symbolic_scopes: the open `kgraph.SymbolicScope`s (shape and dtype inference on KerasTensors).
+        remat_scopes: the open `kgraph.RematScope`s; layers created inside one take its mode.
     """
 
     traces: list = field(default_factory=list)
@@ -35,6 +37,8 @@ class CallContext:
     name_scopes: list = field(default_factory=list)
     autocast: list = field(default_factory=list)
     compute_dtype: str | None = None
+    symbolic_scopes: list = field(default_factory=list)
+    remat_scopes: list = field(default_factory=list)
 
     @property
     def trace(self):

@@ -15,6 +15,8 @@ from kgraph.tracing import SymbolicTensor, Trace, current_trace
 from kgraph import tree
 from kgraph.backend.naming import get_uid
 from kgraph.saving.object_registration import register_builtin, register_namespace
+from kgraph.rematerialization import get_current_remat_mode, rematerialized_call
+from kgraph.symbolic_scope import SymbolicScope
 from kgraph.variables import Variable
 from kgraph import allocation
 from kgraph.paths import name_scope, scoped
@@ -108,6 +110,7 @@ class Layer:
         self._dtype_policy = dtype_policies.get(dtype)
         self.autocast = autocast
         self.activity_regularizer = regularizers.get(activity_regularizer)
+        self._remat_mode = get_current_remat_mode()
         self.built = False
         self._trainable_variables: list[Variable] = []
         self._non_trainable_variables: list[Variable] = []
@@ -295,11 +298,12 @@ class Layer:
         with ctx.pushed("training", training), autocast.layer_scope(self.autocast, self.compute_dtype,
                                                                     self.variable_dtype):
             trace = ctx.trace
+            call = self.call if trace is not None and trace.root is self else rematerialized_call(self, self.call)
             if trace is not None and trace.root is not self:
                 with trace.name_scope(self.name):
-                    outputs = self.call(*args, **kwargs)
+                    outputs = call(*args, **kwargs)
             else:
-                outputs = self.call(*args, **kwargs)
+                outputs = call(*args, **kwargs)
         if self.supports_masking:
             output_mask = self.compute_mask(args[0] if args else None, kwargs.get("mask", previous_mask))
             if isinstance(outputs, (list, tuple)) and isinstance(output_mask, (list, tuple)):
@@ -339,7 +343,7 @@ class Layer:
 
     def _functional_call(self, args, kwargs):
         """Called on KerasTensors: build, infer outputs by tracing `call` once, record a Node."""
-        with Trace(f"{self.name}_spec") as trace:
+        with Trace(f"{self.name}_spec") as trace, SymbolicScope():
             mapping = {}
 
             def to_symbolic(x):

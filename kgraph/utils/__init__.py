@@ -14,7 +14,7 @@ from kgraph.utils.file_utils import get_file
 from kgraph.utils.graph_utils import get_source_inputs
 from kgraph.utils.image_utils import array_to_img, img_to_array, load_img, save_img
 from kgraph.utils.numerical_utils import normalize, to_categorical
-from kgraph.utils.plot_model import plot_model
+from kgraph.utils.plot_model import model_to_dot, plot_model
 from kgraph.utils.sequence_utils import pad_sequences
 import kgraph.saving
 
@@ -53,7 +53,7 @@ __all__ = [
     "Config", "Progbar", "PyDataset", "Sequence", "array_to_img", "clear_session", "disable_interactive_logging",
     "enable_interactive_logging", "get_file", "get_source_inputs", "image_dataset_from_directory", "img_to_array",
     "is_interactive_logging_enabled", "is_keras_tensor", "load_img", "normalize", "pack_x_y_sample_weight",
-    "pad_sequences", "plot_model", "save_img", "set_random_seed", "split_dataset", "standardize_dtype",
+    "model_to_dot", "pad_sequences", "plot_model", "save_img", "set_random_seed", "split_dataset", "standardize_dtype",
     "text_dataset_from_directory", "timeseries_dataset_from_array", "to_categorical", "unpack_x_y_sample_weight",
     *_SAVING_NAMES,
 ]

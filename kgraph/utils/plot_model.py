@@ -9,6 +9,7 @@ with a 5×7 bitmap font. Text is monospaced in every format, so the layout fits 
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 import struct
@@ -19,6 +20,7 @@ from xml.sax.saxutils import escape
 import numpy as np
 
 from kgraph.keras_tensor import KerasTensor
+from kgraph.layers.core.input_layer import InputLayer
 from kgraph.models.model import Model
 from kgraph.models.sequential import Sequential
 from kgraph import tree
@@ -111,19 +113,23 @@ def layer_graph(model, expand_nested: bool, options: dict, cluster: str | None =
     boxes: list[Box] = []
     edges: list[tuple[int, int]] = []
     entries, exits = {}, {}  # nested model → the keys of its layers taking each input and giving each output
-    for layer in graph.layers:
+    drawn = [layer for layer in graph.layers if not (isinstance(model, Sequential) and isinstance(layer, InputLayer))]
+    for layer in drawn:  # as Keras, a Sequential's layers without its InputLayer
         if expand_nested and _is_model(layer):
             inner_boxes, inner_edges = layer_graph(layer, True, options, layer.name)
             boxes += inner_boxes
             edges += inner_edges
             inner = layer._functional if isinstance(layer, Sequential) else layer
-            entries[id(layer)] = [id(t._history[0]) for t in inner.inputs]
+            entries[id(layer)] = ([id(layer.layers[0])] * len(inner.inputs) if isinstance(layer, Sequential)
+                                  else [id(t._history[0]) for t in inner.inputs])
             exits[id(layer)] = [_exit_key(t) for t in inner.outputs]
         else:
             boxes.append(_box(layer, next((n for n in graph._nodes if n.layer is layer), None), options, cluster))
     for node in graph._nodes:
         for position, tensor in enumerate(node.input_tensors):
             source, _, index = tensor._history
+            if all(source is not layer for layer in drawn):
+                continue
             src = exits[id(source)][index] if id(source) in exits else id(source)
             dst = entries[id(node.layer)][position] if id(node.layer) in entries else id(node.layer)
             if src != dst and (src, dst) not in edges:
@@ -519,15 +525,24 @@ def _graphviz_available() -> bool:
 
 
 def _write_with_graphviz(boxes: list[Box], edges, to_file: str, extension: str, rankdir: str, dpi: float) -> None:
-    """Keras' Graphviz rendering: HTML-like tables as node labels, orthogonal edges, clusters for nested models."""
-    import pydot  # optional: Graphviz rendering when pydot is installed
+    """Keras' Graphviz rendering of the layer graph to `to_file`."""
+    _dot(boxes, edges, rankdir, dpi).write(to_file, format=extension)
 
-    dot = pydot.Dot(rankdir=rankdir, concentrate=True, dpi=dpi, splines="ortho")
-    dot.set_node_defaults(shape="record")
+
+def _dot(boxes: list[Box], edges, rankdir: str, dpi: float, splines: str = "ortho", subgraph: str | None = None):
+    """Keras' pydot graph: HTML-like tables as node labels (keyed by layer id), orthogonal edges, clusters for
+    nested models; with `subgraph`, a dashed cluster of that name instead of a graph."""
+    import pydot  # optional: model_to_dot and Graphviz rendering need pydot
+
+    if subgraph is not None:
+        dot = pydot.Cluster(style="dashed", graph_name=subgraph, label=subgraph, labeljust="l")
+    else:
+        dot = pydot.Dot(rankdir=rankdir, concentrate=True, dpi=dpi, splines=splines)
+        dot.set_node_defaults(shape="record")
     clusters: dict[str, pydot.Cluster] = {}
     for box in boxes:
         parent = dot
-        if box.cluster is not None:
+        if box.cluster is not None and box.cluster != subgraph:
             if box.cluster not in clusters:
                 clusters[box.cluster] = pydot.Cluster(box.cluster, label=box.cluster, style="dashed", labeljust="l")
                 dot.add_subgraph(clusters[box.cluster])
@@ -536,7 +551,43 @@ def _write_with_graphviz(boxes: list[Box], edges, to_file: str, extension: str, 
                                    margin="0"))
     for source, dest in edges:
         dot.add_edge(pydot.Edge(str(source), str(dest), penwidth="2"))
-    dot.write(to_file, format=extension)
+    return dot
+
+
+def model_to_dot(model, show_shapes: bool = False, show_dtype: bool = False, show_layer_names: bool = True,
+                 rankdir: str = "TB", expand_nested: bool = False, dpi: int = 200, subgraph: bool = False,
+                 show_layer_activations: bool = False, show_trainable: bool = False, splines: str = "ortho",
+                 **kwargs):
+    """Converts a model's layer graph to a `pydot.Dot` (a `pydot.Cluster` with `subgraph=True`), as Keras does:
+    a node per layer, keyed by `str(id(layer))`, an edge along each data flow. Needs `pip install pydot`.
+
+    Args:
+        model: A built model.
+        show_shapes, show_dtype, show_layer_names, show_layer_activations, show_trainable: What each node's
+            label shows, as in `plot_model`.
+        rankdir: "TB" (top to bottom) or "LR" (left to right).
+        expand_nested: Whether nested models are drawn as clusters of their layers.
+        dpi: The graph's resolution in dots per inch.
+        subgraph: Whether to return a dashed `pydot.Cluster` named after the model instead of a `pydot.Dot`.
+        splines: Graphviz' edge routing.
+    """
+    if not model.built:
+        raise ValueError("This model has not yet been built. Build the model first by calling `build()` or by "
+                         "calling the model on a batch of data.")
+    if kwargs.pop("layer_range", None) is not None:
+        raise ValueError("Argument `layer_range` is no longer supported.")
+    if kwargs:
+        raise ValueError(f"Unrecognized keyword arguments: {kwargs}")
+    if not _pydot_available():
+        raise ImportError("You must install pydot (`pip install pydot`) for model_to_dot to work.")
+    options = dict(show_shapes=show_shapes, show_dtype=show_dtype, show_layer_names=show_layer_names,
+                   show_layer_activations=show_layer_activations, show_trainable=show_trainable)
+    boxes, edges = layer_graph(model, expand_nested, options)
+    return _dot(boxes, edges, rankdir, dpi, splines, model.name if subgraph else None)
+
+
+def _pydot_available() -> bool:
+    return importlib.util.find_spec("pydot") is not None
 
 
 def _html_label(box: Box) -> str:

@@ -22,6 +22,7 @@ from kgraph.export import check_onnx
 from kgraph.ir import TensorType, all_ops
 from kgraph.lowering.jax import lower_to_jax
 from kgraph.lowering.onnx import lower_to_onnx
+from kgraph.rematerialization import remat
 from kgraph.tracing import Trace
 
 
@@ -188,6 +189,7 @@ FAMILIES = [
     ("while_loop", lambda x: ops.while_loop(lambda i, s: ops.less(i, 3), lambda i, s: (ops.add(i, 1), ops.multiply(s, 2.0)),
                                             (np.int32(0), x))[1], (A,)),
     ("scan", lambda x: ops.scan(_scan_step, ops.sum(x, axis=0), x)[1], (A,)),
+    ("remat", lambda x, y: remat(lambda a, b: (ops.tanh(ops.multiply(a, b)), ops.sum(a, axis=1)))(x, y)[0], (A, B)),
     ("gemm", _emit("gemm", {}, M, CHANNELS[:1].repeat(5)), (A,)),
     ("conv_bias", _emit("conv_bias", {"strides": (1, 1), "dilation_rate": (1, 1)}, KERNEL, CHANNELS), (IMAGES,)),
     ("upsample_nearest", _emit("upsample_nearest", {"scales": (1, 2, 3, 1)}), (IMAGES,)),
