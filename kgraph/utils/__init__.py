@@ -10,6 +10,7 @@ from kgraph.utils.config import Config
 from kgraph.utils.dataset_utils import (
     image_dataset_from_directory, split_dataset, text_dataset_from_directory, timeseries_dataset_from_array,
 )
+from kgraph.utils.feature_space import FeatureSpace
 from kgraph.utils.file_utils import get_file
 from kgraph.utils.graph_utils import get_source_inputs
 from kgraph.utils.image_utils import array_to_img, img_to_array, load_img, save_img
@@ -50,7 +51,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "Config", "Progbar", "PyDataset", "Sequence", "array_to_img", "clear_session", "disable_interactive_logging",
+    "Config", "FeatureSpace", "Progbar", "PyDataset", "Sequence", "array_to_img", "clear_session", "disable_interactive_logging",
     "enable_interactive_logging", "get_file", "get_source_inputs", "image_dataset_from_directory", "img_to_array",
     "is_interactive_logging_enabled", "is_keras_tensor", "load_img", "normalize", "pack_x_y_sample_weight",
     "pad_sequences", "plot_model", "save_img", "set_random_seed", "split_dataset", "standardize_dtype",
