@@ -6,6 +6,7 @@ from kgraph.random import set_seed
 from kgraph.runtime.data_adapters.base import unpack_x_y_sample_weight
 from kgraph.runtime.data_adapters.py_dataset import PyDataset, Sequence
 from kgraph.runtime.progbar import Progbar
+from kgraph.utils.audio_dataset import audio_dataset_from_directory
 from kgraph.utils.config import Config
 from kgraph.utils.dataset_utils import (
     image_dataset_from_directory, split_dataset, text_dataset_from_directory, timeseries_dataset_from_array,
@@ -51,7 +52,8 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "Config", "FeatureSpace", "Progbar", "PyDataset", "Sequence", "array_to_img", "clear_session", "disable_interactive_logging",
+    "Config", "FeatureSpace", "Progbar", "PyDataset", "Sequence", "array_to_img", "audio_dataset_from_directory",
+    "clear_session", "disable_interactive_logging",
     "enable_interactive_logging", "get_file", "get_source_inputs", "image_dataset_from_directory", "img_to_array",
     "is_interactive_logging_enabled", "is_keras_tensor", "load_img", "normalize", "pack_x_y_sample_weight",
     "pad_sequences", "plot_model", "save_img", "set_random_seed", "split_dataset", "standardize_dtype",

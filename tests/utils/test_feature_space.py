@@ -81,6 +81,7 @@ def tree_concat(x):
     return np.concatenate([np.ravel(np.asarray(x[k])) for k in sorted(x)]) if isinstance(x, dict) else x
 
 
+@pytest.mark.slow
 def test_the_structured_data_example_runs_end_to_end():
     frame = tf.data.Dataset.from_tensor_slices((HEART, TARGET))
     train_ds, val_ds = frame.take(76).shuffle(76, seed=1).batch(32), frame.skip(76).batch(32)
@@ -101,7 +102,7 @@ def test_the_structured_data_example_runs_end_to_end():
     training_model = kgraph.Model(inputs=encoded_features, outputs=predictions)
     training_model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
     inference_model = kgraph.Model(inputs=dict_inputs, outputs=predictions)
-    history = training_model.fit(preprocessed_train_ds, epochs=3, validation_data=preprocessed_val_ds, verbose=0)
+    history = training_model.fit(preprocessed_train_ds, epochs=2, validation_data=preprocessed_val_ds, verbose=0)
     assert np.isfinite(history.history["val_loss"]).all()
 
     sample = {"age": 60, "sex": 1, "cp": 1, "trestbps": 145, "chol": 233, "fbs": 1, "restecg": 2, "thalach": 150,
