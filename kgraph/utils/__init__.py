@@ -18,6 +18,7 @@ from kgraph.utils.image_utils import array_to_img, img_to_array, load_img, save_
 from kgraph.utils.numerical_utils import normalize, to_categorical
 from kgraph.utils.plot_model import plot_model
 from kgraph.utils.sequence_utils import pad_sequences
+from kgraph.utils import bounding_boxes
 import kgraph.saving
 
 
@@ -53,7 +54,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "Config", "FeatureSpace", "Progbar", "PyDataset", "Sequence", "array_to_img", "audio_dataset_from_directory",
-    "clear_session", "disable_interactive_logging",
+    "bounding_boxes", "clear_session", "disable_interactive_logging",
     "enable_interactive_logging", "get_file", "get_source_inputs", "image_dataset_from_directory", "img_to_array",
     "is_interactive_logging_enabled", "is_keras_tensor", "load_img", "normalize", "pack_x_y_sample_weight",
     "pad_sequences", "plot_model", "save_img", "set_random_seed", "split_dataset", "standardize_dtype",
