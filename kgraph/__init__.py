@@ -14,7 +14,7 @@ from kgraph.version import __version__
 _NAMESPACES = (
     "activations", "applications", "backend", "callbacks", "config", "constraints", "datasets", "distribution",
     "dtype_policies", "export", "initializers", "layers", "losses", "metrics", "mixed_precision", "models", "ops",
-    "optimizers", "random", "regularizers", "saving", "tree", "utils", "wrappers",
+    "optimizers", "random", "regularizers", "saving", "tree", "utils", "visualization", "wrappers",
 )
 _CLASSES = {
     "DTypePolicy": "kgraph.dtype_policies", "FloatDTypePolicy": "kgraph.dtype_policies",
