@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import weakref
+
 from kgraph.keras_tensor import KerasTensor
 from kgraph.layers.core.input_layer import InputLayer
 from kgraph.layers.layer import Node, unique_name
 from kgraph.models.functional_config import keras_layers, keras_operations
 from kgraph.models.model import Model
 from kgraph import tree
-import weakref
 
+# The compiled part of each model that starts with host-side layers (a FeatureSpace), kept off the model so that
+# saving's walk over its attributes does not see a second model.
 _COMPILED_PARTS: "weakref.WeakKeyDictionary[Functional, Functional]" = weakref.WeakKeyDictionary()
 
 
@@ -75,7 +78,13 @@ class Functional(Model):
         self._layers = keras_operations(self)  # Keras' order (by depth from the outputs): weights line up with Keras'
         host_nodes = [node for node in self._nodes if getattr(node.layer, "runs_on_host", False)]
         if host_nodes:
-            _COMPILED_PARTS[self] = Functional([t for n in host_nodes for t in tree.flatten(n.outputs)], outputs)
+            fed = {id(t) for t in self._inputs}
+            for node in host_nodes:
+                if any(id(t) not in fed for t in node.input_tensors):
+                    raise ValueError(f"Layer {node.layer.name!r} runs on the host before the compiled model, so it "
+                                     "must take the model's inputs directly")
+            _COMPILED_PARTS[self] = Functional([t for n in host_nodes for t in tree.flatten(n.outputs)], outputs,
+                                               name=f"{self.name}_compiled_part")
         self.built = True
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):

@@ -194,7 +194,6 @@ class FeatureSpace(Layer):
         self.one_hot_encoders = {}
         self._is_adapted = False
         self.concat = None
-        self._encode_eagerly = None
 
     def _standardize_feature(self, name: str, feature) -> Feature:
         if isinstance(feature, Feature):
@@ -283,7 +282,13 @@ class FeatureSpace(Layer):
         """Records this FeatureSpace as a node of the Functional graph; output specs come from tracing the encoding."""
         tf = _tf()
         specs = {key: tf.TensorSpec((None, 1), f.dtype) for key, f in self.features.items()}
-        encoded = self._encoder().get_concrete_function(specs).structured_outputs
+        try:
+            encoded = tf.function(self._encode, autograph=False).get_concrete_function(specs).structured_outputs
+        except tf.errors.InvalidArgumentError:
+            raise ValueError(f"FeatureSpace {self.name!r} cannot join a Functional model before its preprocessors "
+                             "have their vocabularies (adapt it first). A model that contains a FeatureSpace is not "
+                             "reloaded from a .keras file: save the FeatureSpace and the model it feeds separately, "
+                             "and rebuild the end-to-end model after loading them.") from None
 
         def spec(x):
             return KerasTensor((None,) + tuple(x.shape[1:]), x.dtype.name, name=self.name)
@@ -316,24 +321,17 @@ class FeatureSpace(Layer):
         data = {name: tf.reshape(x, (1, 1)) if len(x.shape) == 0 else tf.expand_dims(x, -1) if len(x.shape) == 1
                 else x for name, x in data.items()}
         eager = tf.executing_eagerly()
-        merged = self._encoder()(data) if eager else self._encode(data)
+        merged = self._encode(data)
         if rebatched:
             merged = (tf.squeeze(merged, axis=0) if self.output_mode == "concat" else
                       {name: tf.squeeze(x, axis=0) if len(x.shape) == 2 and x.shape[0] == 1 else x
                        for name, x in merged.items()})
         return tree.map_structure(lambda x: jnp.asarray(x.numpy()), merged) if eager else merged
 
-    def _encoder(self):
-        """The encoding as one tf.function (every layer sees graph tensors), traced once per input signature."""
-        if self._encode_eagerly is None:
-            function = _tf().function(self._encode, reduce_retracing=True, autograph=False)
-            object.__setattr__(self, "_encode_eagerly", function)
-        return self._encode_eagerly
-
     def _encode(self, data: dict):
         """Preprocesses, crosses and merges a dict of batched (rank >= 2) TF tensors."""
         preprocessed = {name: _preprocess(self.preprocessors[name], data[name]) for name in self.features}
-        crossed = {cross.name: self.crossers[cross.name]([preprocessed[n] for n in cross.feature_names])
+        crossed = {cross.name: _to_tf(self.crossers[cross.name]([preprocessed[n] for n in cross.feature_names]))
                    for cross in self.crosses}
         return self._merge_features(preprocessed, crossed)
 
@@ -364,7 +362,7 @@ class FeatureSpace(Layer):
                     self.one_hot_encoders[name] = CategoryEncoding(num_tokens=self._cardinality(name),
                                                                    output_mode="multi_hot")
                 encoder = self.one_hot_encoders[name]
-                feature = encoder(feature)
+                feature = _to_tf(encoder(feature))
                 if feature.shape.rank:
                     feature.set_shape(feature.shape[:-1].concatenate([encoder.num_tokens]))
             if self.output_mode == "concat" and (feature.dtype.is_integer or feature.dtype.name == "string"):
@@ -375,7 +373,7 @@ class FeatureSpace(Layer):
             return encoded
         if self.concat is None:
             self.concat = TFDConcat(axis=-1)
-        return self.concat([encoded[name] for name in names])
+        return _to_tf(self.concat([encoded[name] for name in names]))
 
     # --- saving -------------------------------------------------------------------------------------------
     def get_config(self) -> dict:
@@ -446,8 +444,12 @@ def _preprocess(layer, x):
         mean, variance = (np.asarray(v, layer.compute_dtype) for v in (mean, variance))
         std = np.maximum(np.sqrt(variance), np.asarray(config.epsilon(), layer.compute_dtype))
         return mean + x * std if layer.invert else (x - mean) / std
-    outputs = layer(x)
-    return outputs if _is_tf(outputs) else tf.convert_to_tensor(np.asarray(outputs))
+    return _to_tf(layer(x))
+
+
+def _to_tf(x):
+    """A layer's output as a TF tensor: kgraph's host layers give JAX arrays when called eagerly."""
+    return x if _is_tf(x) else _tf().convert_to_tensor(np.asarray(x))
 
 
 get_custom_objects().update({"Feature": Feature, "Cross": Cross, "FeatureSpace": FeatureSpace,

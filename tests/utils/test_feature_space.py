@@ -140,3 +140,30 @@ def test_clear_errors():
         unadapted({"a": [1.0]})
     with pytest.raises(ValueError, match="only be called with a dict"):
         adapted(kgraph, every_kind, KIND_DATA, "one_hot")(np.zeros(3))
+
+
+def test_adapting_again_uses_the_new_statistics_as_keras_does():
+    """A second adapt changes vocabularies and statistics; one-hot widths stay those of the first use (as in Keras)."""
+    first = {"s": np.array(["a", "b", "b"]), "n": np.array([1.0, 2.0, 3.0], "float32")}
+    second = {"s": np.array(["x", "y", "y", "z"]), "n": np.array([10.0, 0.0, 4.0, 2.0], "float32")}
+    results = []
+    for lib in (kgraph, keras):
+        feature_space = lib.utils.FeatureSpace(features={"s": "string_categorical", "n": "float_normalized"})
+        feature_space.adapt(first)
+        feature_space(first)
+        feature_space.adapt(second)
+        results.append(np.asarray(feature_space(second)))
+    np.testing.assert_allclose(*results, rtol=1e-6)
+
+
+def test_end_to_end_models_refuse_what_they_cannot_do(tmp_path):
+    feature_space = adapted(kgraph, every_kind, KIND_DATA, "one_hot")
+    outputs = kgraph.layers.Dense(1)(feature_space.get_encoded_features())
+    model = kgraph.Model(feature_space.get_inputs(), outputs)
+    model.save(tmp_path / "end_to_end.keras")
+    with pytest.raises(ValueError, match="not reloaded from a .keras file"):
+        kgraph.saving.load_model(tmp_path / "end_to_end.keras")
+    numbers = kgraph.Input(shape=(1,), name="n")
+    fed = adapted(kgraph, lambda lib: {"features": {"n": "float_normalized"}}, {"n": KIND_DATA["n"]})
+    with pytest.raises(ValueError, match="must take the model's inputs directly"):
+        kgraph.Model(numbers, fed({"n": kgraph.layers.Dense(1)(numbers)}))
