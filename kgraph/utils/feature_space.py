@@ -290,10 +290,13 @@ class FeatureSpace(Layer):
                              "reloaded from a .keras file: save the FeatureSpace and the model it feeds separately, "
                              "and rebuild the end-to-end model after loading them.") from None
 
-        def spec(x):
-            return KerasTensor((None,) + tuple(x.shape[1:]), x.dtype.name, name=self.name)
+        def spec(x, name):
+            return KerasTensor((None,) + tuple(x.shape[1:]), x.dtype.name, name=name)
 
-        outputs = tree.map_structure(spec, encoded)
+        if isinstance(encoded, dict):  # named by key: a model may take this dict as its inputs
+            outputs = {key: spec(x, key) for key, x in encoded.items()}
+        else:
+            outputs = spec(encoded, self.name)
         node = Node(self, (inputs,), {}, outputs)
         self._inbound_nodes.append(node)
         for index, tensor in enumerate(tree.flatten(outputs)):
@@ -331,8 +334,11 @@ class FeatureSpace(Layer):
     def _encode(self, data: dict):
         """Preprocesses, crosses and merges a dict of batched (rank >= 2) TF tensors."""
         preprocessed = {name: _preprocess(self.preprocessors[name], data[name]) for name in self.features}
-        crossed = {cross.name: _to_tf(self.crossers[cross.name]([preprocessed[n] for n in cross.feature_names]))
-                   for cross in self.crosses}
+        crossed = {}
+        for cross in self.crosses:
+            inputs = [preprocessed[name] for name in cross.feature_names]
+            crossed[cross.name] = _to_tf(self.crossers[cross.name](inputs))
+            crossed[cross.name].set_shape(inputs[0].shape)  # a cross is shaped as the features it crosses
         return self._merge_features(preprocessed, crossed)
 
     def _cardinality(self, name: str) -> int:

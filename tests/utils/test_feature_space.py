@@ -167,3 +167,15 @@ def test_end_to_end_models_refuse_what_they_cannot_do(tmp_path):
     fed = adapted(kgraph, lambda lib: {"features": {"n": "float_normalized"}}, {"n": KIND_DATA["n"]})
     with pytest.raises(ValueError, match="must take the model's inputs directly"):
         kgraph.Model(numbers, fed({"n": kgraph.layers.Dense(1)(numbers)}))
+
+
+def test_dict_mode_end_to_end_model_matches_its_two_halves():
+    feature_space = adapted(kgraph, every_kind, KIND_DATA, "int", output_mode="dict")
+    encoded = feature_space.get_encoded_features()
+    floats = [kgraph.ops.cast(encoded[key], "float32") for key in sorted(encoded)]
+    outputs = kgraph.layers.Dense(2)(kgraph.layers.Concatenate()(floats))
+    end_to_end = kgraph.Model(feature_space.get_inputs(), outputs)
+    on_encoded = kgraph.Model(encoded, outputs)
+    want = on_encoded.predict({key: np.asarray(v) for key, v in feature_space(KIND_DATA).items()}, verbose=0)
+    np.testing.assert_allclose(end_to_end.predict(KIND_DATA, verbose=0), want, rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(end_to_end(KIND_DATA)), want, rtol=1e-5)
