@@ -1,8 +1,10 @@
-"""kgraph.utils.bounding_boxes against keras.utils.bounding_boxes on random boxes: every function, every format."""
+"""kgraph.utils.bounding_boxes against keras.utils.bounding_boxes on random boxes: every function, every format,
+eagerly and inside tf.data pipelines."""
 
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import kgraph
 
@@ -31,6 +33,10 @@ def close(got, want, **tol):
             close(got[key], want[key], **tol)
         return
     np.testing.assert_allclose(np.asarray(got), np.asarray(want), **({"rtol": 1e-5, "atol": 1e-5} | tol))
+
+
+def tree_leaves(x):
+    return [x[k] for k in sorted(x)] if isinstance(x, dict) else [x]
 
 
 def both(name, *args, **kwargs):
@@ -124,3 +130,44 @@ def test_clear_errors():
         bb.encode_box_to_deltas(np.ones((2, 4)), np.ones((2, 4)), "xyxy", "xyxy", variance=[1, 2])
     with pytest.raises(NotImplementedError, match="xyxy"):
         bb.crop(np.ones((2, 4)), 0, 0, 5, 5, bounding_box_format="xywh")
+
+
+def in_pipeline(lib, fn, data):
+    """`fn(lib.utils.bounding_boxes, batch)` mapped over a batched tf.data pipeline (TF graph tensors)."""
+    ds = tf.data.Dataset.from_tensor_slices(data).batch(2).map(lambda batch: fn(lib.utils.bounding_boxes, batch))
+    return [tf.nest.map_structure(np.asarray, out) for out in ds]
+
+
+PIPELINE_CASES = {
+    "convert_format": lambda bb, b: bb.convert_format(b["boxes"], "xyxy", "rel_center_xywh", height=HEIGHT,
+                                                      width=WIDTH),
+    "clip_to_image_size": lambda bb, b: bb.clip_to_image_size(b, height=HEIGHT, width=WIDTH),
+    "crop_pad": lambda bb, b: bb.pad(bb.crop(b["boxes"], 5, 7, 40, 50), 5, 7),
+    "compute_iou": lambda bb, b: bb.compute_iou(b["boxes"], b["boxes"], "xyxy", use_masking=True),
+    "compute_ciou": lambda bb, b: bb.compute_ciou(b["boxes"], b["boxes"][:, ::-1], "xywh"),
+    "affine_transform": lambda bb, b: bb.affine_transform(b["boxes"], b["angle"], b["angle"] / 100, b["angle"] / 90,
+                                                          1 + b["angle"] / 60, b["angle"] / 3, b["angle"] / 4,
+                                                          HEIGHT, WIDTH),
+    "deltas": lambda bb, b: bb.decode_deltas_to_boxes(b["boxes"][0], bb.encode_box_to_deltas(
+        b["boxes"][0], b["boxes"], "xyxy", "xyxy"), "xyxy", "center_xywh"),
+}
+
+
+KERAS_EAGER_ONLY = ("compute_iou", "compute_ciou", "deltas")  # Keras runs these on its backend only
+
+
+@pytest.mark.parametrize("name", PIPELINE_CASES)
+def test_inside_tf_data_pipelines(name):
+    fn = PIPELINE_CASES[name]
+    data = {"boxes": random_boxes(4) * 1.3 - 8, "labels": _rng.integers(0, 3, (4, 5)),
+            "angle": _rng.uniform(-20, 20, 4).astype("float32")}
+    ours = in_pipeline(kgraph, fn, data)
+    if name in KERAS_EAGER_ONLY:
+        batches = [{key: value[i:i + 2] for key, value in data.items()} for i in (0, 2)]
+        theirs = [np.asarray(fn(keras.utils.bounding_boxes, batch)) for batch in batches]
+    else:
+        theirs = in_pipeline(keras, fn, data)
+    for got, want in zip(ours, theirs):
+        close(got, want, rtol=1e-4, atol=1e-3)
+        for g, w in zip(tree_leaves(got), tree_leaves(want)):
+            assert g.dtype == w.dtype
