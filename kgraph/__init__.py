@@ -14,7 +14,7 @@ from kgraph.version import __version__
 _NAMESPACES = (
     "activations", "applications", "backend", "callbacks", "config", "constraints", "datasets", "distillation",
     "distribution", "dtype_policies", "export", "initializers", "layers", "losses", "metrics", "mixed_precision",
-    "models", "ops", "optimizers", "random", "regularizers", "saving", "tree", "utils", "wrappers",
+    "models", "ops", "optimizers", "random", "regularizers", "saving", "tree", "utils", "visualization", "wrappers",
 )
 _CLASSES = {
     "DTypePolicy": "kgraph.dtype_policies", "FloatDTypePolicy": "kgraph.dtype_policies",
@@ -36,8 +36,9 @@ def __getattr__(name: str):
         value = getattr(importlib.import_module(_CLASSES[name]), name)
     elif name in _NAMESPACES:
         value = importlib.import_module(f"kgraph.{name}")
-        if name == "saving":  # loading resolves the Keras classes a file names, which kgraph.models registers
-            importlib.import_module("kgraph.models")
+        if name in ("saving", "models"):  # loading resolves the Keras classes a file names: kgraph.models and
+            importlib.import_module("kgraph.models")  # kgraph.utils (FeatureSpace) register them
+            importlib.import_module("kgraph.utils")
     else:
         raise AttributeError(f"module 'kgraph' has no attribute {name!r}")
     globals()[name] = value

@@ -35,7 +35,7 @@ class KerasTensor(TensorOperators):
 
     def __init__(self, shape, dtype="float32", name: str | None = None, symbols: tuple | None = None):
         self.shape = tuple(None if d is None else int(d) for d in shape)
-        self.dtype = canonical_dtype(dtype)
+        self.dtype = "string" if dtype == "string" else canonical_dtype(dtype)  # strings: host-side inputs only
         self.name = name
         self._symbols = symbols or tuple("batch" if i == 0 else f"d{i}" for i in range(len(self.shape)))
         self._history = None
@@ -46,6 +46,9 @@ class KerasTensor(TensorOperators):
 
     def ir_type(self) -> TensorType:
         """The IR type, with a symbol for each unknown dim ("batch" for the first)."""
+        if self.dtype == "string":
+            raise ValueError(f"Input {self.name!r} holds strings, which only host-side preprocessing (a FeatureSpace, "
+                             "StringLookup in a tf.data pipeline) can take, not a compiled model")
         return TensorType(self.dtype, tuple(s if d is None else d for d, s in zip(self.shape, self._symbols)))
 
     @classmethod

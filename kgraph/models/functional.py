@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import weakref
+
 from kgraph.keras_tensor import KerasTensor
 from kgraph.layers.core.input_layer import InputLayer
 from kgraph.layers.layer import Node, unique_name
 from kgraph.models.functional_config import keras_layers, keras_operations
 from kgraph.models.model import Model
 from kgraph import tree
+
+# The compiled part of each model that starts with host-side layers (a FeatureSpace), kept off the model so that
+# saving's walk over its attributes does not see a second model.
+_COMPILED_PARTS: "weakref.WeakKeyDictionary[Functional, Functional]" = weakref.WeakKeyDictionary()
 
 
 def _check_tensors(structure, what: str) -> None:
@@ -33,6 +39,9 @@ def _nodes_between(inputs: list[KerasTensor], outputs: list[KerasTensor]) -> lis
         if state.get(id(node)) == "visiting":
             raise ValueError("The layer graph has a cycle")
         state[id(node)] = "visiting"
+        if id(tensor) in input_ids and not isinstance(layer, InputLayer):  # a model from intermediate tensors
+            state[id(node)] = "done"
+            return
         if id(tensor) not in input_ids:
             if isinstance(layer, InputLayer):
                 raise ValueError(f"Graph disconnected: output depends on input {layer.name!r}, which is not among "
@@ -67,8 +76,29 @@ class Functional(Model):
         self._outputs = tree.flatten(outputs)
         self._nodes = _nodes_between(self._inputs, self._outputs)
         self._layers = keras_operations(self)  # Keras' order (by depth from the outputs): weights line up with Keras'
-
+        host_nodes = [node for node in self._nodes if getattr(node.layer, "runs_on_host", False)]
+        if host_nodes:
+            fed = {id(t) for t in self._inputs}
+            for node in host_nodes:
+                if any(id(t) not in fed for t in node.input_tensors):
+                    raise ValueError(f"Layer {node.layer.name!r} runs on the host before the compiled model, so it "
+                                     "must take the model's inputs directly")
+            _COMPILED_PARTS[self] = Functional([t for n in host_nodes for t in tree.flatten(n.outputs)], outputs,
+                                               name=f"{self.name}_compiled_part")
         self.built = True
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """A model that starts with host-side preprocessing (a FeatureSpace) runs it on `x`, then its compiled part."""
+        compiled_part = _COMPILED_PARTS.get(self)
+        if compiled_part is None:
+            return super().predict(x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks)
+        values = {id(t): v for t, v in zip(self._inputs, self._flatten_call_inputs(x))}
+        encoded = []
+        for node in (n for n in self._nodes if getattr(n.layer, "runs_on_host", False)):
+            args = tree.map_structure(lambda t: values[id(t)] if isinstance(t, KerasTensor) else t, list(node.args))
+            encoded += tree.flatten(node.layer(*args, **node.kwargs))
+        return compiled_part.predict(encoded if len(encoded) > 1 else encoded[0], batch_size=batch_size,
+                                     verbose=verbose, steps=steps, callbacks=callbacks)
 
     @property
     def layers(self) -> list:

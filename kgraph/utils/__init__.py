@@ -6,16 +6,19 @@ from kgraph.random import set_seed
 from kgraph.runtime.data_adapters.base import unpack_x_y_sample_weight
 from kgraph.runtime.data_adapters.py_dataset import PyDataset, Sequence
 from kgraph.runtime.progbar import Progbar
+from kgraph.utils.audio_dataset import audio_dataset_from_directory
 from kgraph.utils.config import Config
 from kgraph.utils.dataset_utils import (
     image_dataset_from_directory, split_dataset, text_dataset_from_directory, timeseries_dataset_from_array,
 )
+from kgraph.utils.feature_space import FeatureSpace
 from kgraph.utils.file_utils import get_file
 from kgraph.utils.graph_utils import get_source_inputs
 from kgraph.utils.image_utils import array_to_img, img_to_array, load_img, save_img
 from kgraph.utils.numerical_utils import normalize, to_categorical
 from kgraph.utils.plot_model import model_to_dot, plot_model
 from kgraph.utils.sequence_utils import pad_sequences
+from kgraph.utils import bounding_boxes
 import kgraph.saving
 
 
@@ -50,7 +53,8 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "Config", "Progbar", "PyDataset", "Sequence", "array_to_img", "clear_session", "disable_interactive_logging",
+    "Config", "FeatureSpace", "Progbar", "PyDataset", "Sequence", "array_to_img", "audio_dataset_from_directory",
+    "bounding_boxes", "clear_session", "disable_interactive_logging",
     "enable_interactive_logging", "get_file", "get_source_inputs", "image_dataset_from_directory", "img_to_array",
     "is_interactive_logging_enabled", "is_keras_tensor", "load_img", "normalize", "pack_x_y_sample_weight",
     "model_to_dot", "pad_sequences", "plot_model", "save_img", "set_random_seed", "split_dataset", "standardize_dtype",

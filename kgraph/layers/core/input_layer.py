@@ -29,7 +29,7 @@ class InputLayer(Layer):
             if d is not None and d < 1:
                 raise ValueError(f"InputLayer {self.name!r}: `shape` dims must be positive integers or None, got "
                                  f"shape {self.batch_shape}")
-        self._dtype = canonical_dtype(dtype or config.floatx())
+        self._dtype = "string" if dtype == "string" else canonical_dtype(dtype or config.floatx())
         self.optional = optional
         symbols = tuple("batch" if i == 0 else f"{self.name}_d{i}" for i in range(len(self.batch_shape)))
         tensor = KerasTensor(self.batch_shape, self._dtype, name=self.name, symbols=symbols)
