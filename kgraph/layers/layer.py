@@ -17,7 +17,7 @@ from kgraph.backend.naming import get_uid
 from kgraph.saving.object_registration import register_builtin, register_namespace
 from kgraph.variables import Variable
 from kgraph import allocation
-from kgraph.paths import name_scope, scoped
+from kgraph.paths import current_path, name_scope, scoped
 import numpy as np
 import math
 from kgraph import ops
@@ -91,6 +91,7 @@ class Layer:
             @functools.wraps(build)
             def wrapped(self, *args, **kwargs):
                 with name_scope(self.name, caller=self):
+                    self._path = current_path()
                     result = build(self, *args, **kwargs)
                 self.built = True
                 return result
@@ -105,6 +106,7 @@ class Layer:
         object.__setattr__(self, "_layers", [])
         self.name = name or unique_name(snake_case(type(self).__name__))
         self._trainable = bool(trainable)
+        self._path = None
         self._dtype_policy = dtype_policies.get(dtype)
         self.autocast = autocast
         self.activity_regularizer = regularizers.get(activity_regularizer)
@@ -147,7 +149,26 @@ class Layer:
 
     @dtype_policy.setter
     def dtype_policy(self, value) -> None:
-        self._dtype_policy = dtype_policies.get(value)
+        policy = dtype_policies.get(value)
+        if isinstance(self._dtype_policy, dtype_policies.DTypePolicyMap) and self.path:
+            if self.path in self._dtype_policy:
+                del self._dtype_policy[self.path]
+            self._dtype_policy[self.path] = policy
+        else:
+            self._dtype_policy = policy
+        if policy.quantization_mode is not None and self.built and not getattr(self, "_is_quantized", False):
+            self.quantize(policy.quantization_mode)
+
+    @property
+    def path(self) -> str | None:
+        """The layer's path under the name scopes it was built in ("outer/dense"); None before `build`."""
+        return self._path
+
+    def _policy(self) -> dtype_policies.DTypePolicy:
+        """The layer's own policy: its entry in a `DTypePolicyMap`, looked up by path."""
+        if isinstance(self._dtype_policy, dtype_policies.DTypePolicyMap) and self.path:
+            return self._dtype_policy[self.path]
+        return self._dtype_policy
 
     @property
     def dtype(self) -> str:
@@ -157,12 +178,22 @@ class Layer:
     @property
     def compute_dtype(self) -> str:
         """The dtype the layer computes in: floating inputs and weights are cast to it."""
-        return autocast.effective_compute_dtype(self._dtype_policy.compute_dtype)
+        return autocast.effective_compute_dtype(self._policy().compute_dtype)
 
     @property
     def variable_dtype(self) -> str:
         """The dtype the layer creates its weights in."""
-        return self._dtype_policy.variable_dtype
+        return self._policy().variable_dtype
+
+    @property
+    def quantization_mode(self) -> str | None:
+        """The layer's quantization mode ("int8", …), None when not quantized."""
+        return self._policy().quantization_mode
+
+    def quantize(self, mode=None, type_check: bool = True, config=None) -> None:
+        """Quantizes the layer's weights in place; layers that can be quantized override it (Dense, EinsumDense,
+        Embedding)."""
+        raise NotImplementedError(f"Layer {type(self).__name__} does not have a `quantize` method implemented.")
 
     @property
     def input_dtype(self) -> str:
