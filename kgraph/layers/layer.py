@@ -473,14 +473,18 @@ class Layer:
     def _obj_type(self) -> str:
         return "Layer"
 
+    def _stored_variables(self) -> list[Variable]:
+        """The layer's own variables in the order files store them: trainable, then non-trainable."""
+        return self._trainable_variables + self._non_trainable_variables
+
     def save_own_variables(self, store) -> None:
-        """Writes the layer's own variables into `store` as "0", "1", …: trainable, then non-trainable."""
-        for i, variable in enumerate(self._trainable_variables + self._non_trainable_variables):
+        """Writes the layer's own variables into `store` as "0", "1", … in `_stored_variables()` order."""
+        for i, variable in enumerate(self._stored_variables()):
             store[str(i)] = variable.numpy()
 
     def load_own_variables(self, store) -> None:
         """Assigns the layer's own variables from `store` ("0", "1", …); checks count and shapes before any change."""
-        variables = self._trainable_variables + self._non_trainable_variables
+        variables = self._stored_variables()
         if len(store.keys()) != len(variables):
             hint = "" if variables or self.built else (
                 " The layer was never built: implement `build_from_config()` (and `get_build_config()`) so that "

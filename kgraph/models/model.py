@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import re
+import warnings
 
 from kgraph import tree
 from kgraph.keras_tensor import KerasTensor
@@ -57,6 +59,37 @@ class Model(SavingMethods, Trainer, Layer):
             if layer.name == name:
                 return layer
         raise ValueError(f"No such layer: {name!r}. Existing layers are: {[l.name for l in layers]}.")
+
+    def quantize(self, mode=None, config=None, filters=None, **kwargs) -> None:
+        """Quantizes the weights of every layer that can be quantized (Dense, EinsumDense, Embedding), as Keras'
+        `Model.quantize` does; layers without a `quantize` are skipped with a warning.
+
+        Args:
+            mode: "int8" (kgraph implements int8; "int4", "float8", "gptq" and "awq" raise NotImplementedError).
+            config: a `kgraph.quantizers.QuantizationConfig` choosing the quantizers; optional with `mode`.
+            filters: which layers to quantize: a regex searched in layer names, a list of them, or a callable
+                taking the layer.
+        """
+        type_check = kwargs.pop("type_check", True)
+        if kwargs:
+            raise ValueError(f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}")
+        if filters is not None and not isinstance(filters, (str, list, tuple)) and not callable(filters):
+            raise ValueError("The `filters` argument must be a regex string, a list of regex strings, or a callable. "
+                             f"Received: {type(filters)}")
+        modified = False
+        for layer in self._flatten_layers():
+            if len(layer._flatten_layers()) != 1 or not _selected(layer, filters):
+                continue
+            try:
+                layer.quantize(mode, type_check=type_check, config=config)
+                modified = True
+            except NotImplementedError as e:
+                if type(layer).quantize is not Layer.quantize:
+                    raise
+                warnings.warn(str(e), stacklevel=2)
+        if modified:
+            self._executables, self._programs = {}, {}
+            self.train_function = self.test_function = self.predict_function = None
 
     def reset_state(self) -> None:
         """Zeroes the states of every stateful layer (RNNs with `stateful=True`), as the Keras FAQ's reset_states()."""
@@ -114,3 +147,15 @@ def _functional_subclass(cls: type, functional: type) -> type:
         _functional_subclasses[cls] = type(cls.__name__, (cls, functional),
                                            {"__module__": cls.__module__, "_keras_user_class": cls})
     return _functional_subclasses[cls]
+
+
+def _selected(layer: Layer, filters) -> bool:
+    """Whether `Model.quantize(filters=...)` picks `layer`: a regex (or list of them) searched in its name, or a
+    callable."""
+    if filters is None:
+        return True
+    if isinstance(filters, str):
+        return bool(re.search(filters, layer.name))
+    if isinstance(filters, (list, tuple)):
+        return any(re.search(pattern, layer.name) for pattern in filters)
+    return bool(filters(layer))

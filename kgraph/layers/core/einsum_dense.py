@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from kgraph import activations, constraints, initializers, ops, regularizers
-from kgraph.layers.core.low_rank import refuse_lora_and_quantization
+from kgraph import activations, constraints, initializers, ops, quantizers, regularizers
+from kgraph.layers.core.low_rank import quantization_config_of, refuse_lora
 from kgraph.layers.layer import Layer
 
 _FORMS = (("([a-zA-Z]+),([a-zA-Z]+)->([a-zA-Z]+)", None), (r"\.\.\.([a-zA-Z]+),([a-zA-Z]+)->\.\.\.([a-zA-Z]+)", "left"),
@@ -31,7 +31,8 @@ class EinsumDense(Layer):
                  bias_regularizer=None, kernel_constraint=None, bias_constraint=None, lora_rank=None,
                  quantization_config=None, **kwargs):
         super().__init__(**kwargs)
-        refuse_lora_and_quantization(self, lora_rank, quantization_config)
+        refuse_lora(self, lora_rank)
+        self.quantization_config = quantization_config_of(quantization_config)
         self.equation = equation
         self.partial_output_shape = (output_shape,) if isinstance(output_shape, int) else tuple(output_shape)
         self.activation = activations.get(activation)
@@ -123,5 +124,5 @@ class EinsumDense(Layer):
             "activity_regularizer": regularizers.serialize(self.activity_regularizer),
             "kernel_constraint": constraints.serialize(self.kernel_constraint),
             "bias_constraint": constraints.serialize(self.bias_constraint),
-            "quantization_config": None,
+            "quantization_config": quantizers.serialize(self.quantization_config),
         }
