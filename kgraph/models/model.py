@@ -13,6 +13,8 @@ from kgraph.layers.layer import Layer, snake_case, unique_name
 from kgraph.models.saving_methods import SavingMethods
 from kgraph.models.summary import format_summary
 from kgraph.models.trainer import Trainer
+from kgraph.quantizers import int8
+from kgraph.quantizers.quantization_config import validate_and_resolve_config
 from kgraph.saving.object_registration import register_namespace
 
 register_namespace("models", lambda: importlib.import_module("kgraph.models"))
@@ -76,6 +78,7 @@ class Model(SavingMethods, Trainer, Layer):
         if filters is not None and not isinstance(filters, (str, list, tuple)) and not callable(filters):
             raise ValueError("The `filters` argument must be a regex string, a list of regex strings, or a callable. "
                              f"Received: {type(filters)}")
+        int8.refuse_mode(self, validate_and_resolve_config(mode, config).mode)
         modified = False
         for layer in self._flatten_layers():
             if len(layer._flatten_layers()) != 1 or not _selected(layer, filters):
@@ -84,8 +87,6 @@ class Model(SavingMethods, Trainer, Layer):
                 layer.quantize(mode, type_check=type_check, config=config)
                 modified = True
             except NotImplementedError as e:
-                if type(layer).quantize is not Layer.quantize:
-                    raise
                 warnings.warn(str(e), stacklevel=2)
         if modified:
             self._executables, self._programs = {}, {}

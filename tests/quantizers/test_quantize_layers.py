@@ -127,6 +127,9 @@ def test_modes_kgraph_does_not_implement_are_refused_by_name(mode):
     with pytest.raises(NotImplementedError, match=f"'{mode}'.*supported modes: \\('int8',\\)"):
         layer.quantize(mode)
     assert layer.kernel.dtype == "float32" and layer.quantization_mode is None
+    model = kgraph.Sequential([kgraph.Input((4,)), kgraph.layers.Dense(3)])
+    with pytest.raises(NotImplementedError, match=f"'{mode}'"):
+        model.quantize(mode)
 
 
 def test_policies_of_unimplemented_modes_load_but_refuse_to_build():
