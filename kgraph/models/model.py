@@ -67,7 +67,8 @@ class Model(SavingMethods, Trainer, Layer):
         `Model.quantize` does; layers without a `quantize` are skipped with a warning.
 
         Args:
-            mode: "int8" (kgraph implements int8; "int4", "float8", "gptq" and "awq" raise NotImplementedError).
+            mode: "int8", or "int4" (Dense layers only; the others are skipped with a warning). "float8", "gptq"
+                and "awq" raise NotImplementedError.
             config: a `kgraph.quantizers.QuantizationConfig` choosing the quantizers; optional with `mode`.
             filters: which layers to quantize: a regex searched in layer names, a list of them, or a callable
                 taking the layer.

@@ -1,4 +1,4 @@
-"""What Dense, EinsumDense and Embedding share to quantize to int8 as Keras does: the argument checks, swapping a
+"""What Dense, EinsumDense and Embedding share to quantize (int8, and int4 for Dense) as Keras does: the argument checks, swapping a
 float weight for its int8 form and scale, and the int8 contraction whose gradient passes straight through."""
 
 from __future__ import annotations
@@ -7,13 +7,15 @@ from typing import Callable
 
 from kgraph import context, dtype_policies, ops
 from kgraph.paths import name_scope
-from kgraph.quantizers.quantization_config import QuantizationConfig, validate_and_resolve_config
+from kgraph.quantizers.quantization_config import (
+    Int4QuantizationConfig, QuantizationConfig, validate_and_resolve_config,
+)
 from kgraph.quantizers.quantizers import AbsMaxQuantizer
 
-SUPPORTED_MODES = ("int8",)
+SUPPORTED_MODES = ("int8", "int4")
 
 
-def resolve(layer, mode, config, type_check: bool, cls: type) -> QuantizationConfig:
+def resolve(layer, mode, config, type_check: bool, cls: type, supported=("int8",)) -> QuantizationConfig:
     """The config `layer.quantize(mode, config=config)` applies, after Keras' checks; refuses the modes kgraph does
     not quantize to, naming them."""
     if type_check and type(layer) is not cls:
@@ -30,15 +32,16 @@ def resolve(layer, mode, config, type_check: bool, cls: type) -> QuantizationCon
         raise ValueError(f"Quantization mode='{mode}' doesn't work well with compute_dtype='float16'. Consider "
                          "loading model/layer with another dtype policy such as 'mixed_bfloat16' or 'mixed_float16' "
                          "before calling `quantize()`.")
-    refuse_mode(layer, mode)
+    refuse_mode(layer, mode, supported)
     return config
 
 
-def refuse_mode(layer, mode) -> None:
-    """Raises NotImplementedError for a quantization mode kgraph's layers do not implement."""
-    if mode not in SUPPORTED_MODES:
+def refuse_mode(layer, mode, supported=SUPPORTED_MODES) -> None:
+    """Raises NotImplementedError for a quantization mode the layer (or, for a model, any layer) does not
+    implement in kgraph."""
+    if mode not in supported:
         raise NotImplementedError(f"Layer '{layer.name}' ({type(layer).__name__}): quantization mode {mode!r} is not "
-                                  f"supported by kgraph; supported modes: {SUPPORTED_MODES}.")
+                                  f"supported by kgraph; supported modes: {supported}.")
 
 
 def weight_quantizer(config, default_axis) -> Callable:
@@ -64,11 +67,23 @@ def add_weight(layer, **kwargs):
 
 
 def mark_quantized(layer, mode: str, config) -> None:
-    """Records the mode in the layer's policy ("int8_from_float32"), as Keras' `quantize` does."""
+    """Records the mode in the layer's policy ("int8_from_float32", "int4/128_from_float32"), as Keras'
+    `quantize` does."""
     layer.quantization_config = config
     layer._is_quantized = True
     if layer.dtype_policy.quantization_mode is None:
         layer.dtype_policy = dtype_policies.get(f"{mode}_from_{layer.dtype_policy.name}")
+
+
+def int4_block_size(layer, config) -> int | None:
+    """The rows per group of int4 sub-channel quantization, None for per-channel: from the config, else from
+    the layer's `Int4DTypePolicy` (a loaded layer's)."""
+    if isinstance(config, Int4QuantizationConfig):
+        return config.block_size
+    policy = layer._policy()
+    if isinstance(policy, dtype_policies.Int4DTypePolicy):
+        return None if policy.block_size == -1 else policy.block_size
+    return None
 
 
 def _training() -> bool:

@@ -262,7 +262,10 @@ def pack_int4(arr, axis=0, dtype="int8"):
 
 
 def unpack_int4(packed, orig_len, axis=0, dtype="int8"):
-    """Reverses `pack_int4`: int8 values in [-8, 7] (or uint8 in [0, 15]) of length `orig_len` along `axis`."""
+    """Reverses `pack_int4`: int8 values in [-8, 7] (or uint8 in [0, 15]) of length `orig_len` along `axis`.
+
+    The nibbles are read with integer division and remainder, so the ONNX export needs no bitwise ops.
+    """
     if dtype not in ("int8", "uint8"):
         raise ValueError(f"Expected dtype to be 'int8' or 'uint8', but got '{dtype}'.")
     if _dtype(packed) not in ("int8", "uint8"):
@@ -273,10 +276,10 @@ def unpack_int4(packed, orig_len, axis=0, dtype="int8"):
     perm = [axis] + [i for i in range(rank) if i != axis]
     transposed = ops.transpose(packed, perm)
     wide = ops.cast(transposed, "int32")
-    low = ops.bitwise_and(wide, 0x0F)
-    high = ops.bitwise_and(ops.right_shift(wide, 4), 0x0F)
+    low = ops.mod(wide, 16)
+    high = ops.mod(ops.floor_divide(wide, 16), 16)
     if dtype == "int8":
-        low, high = (ops.subtract(ops.bitwise_xor(t, 8), 8) for t in (low, high))
+        low, high = (ops.where(ops.greater_equal(t, 8), ops.subtract(t, 16), t) for t in (low, high))
     stacked = ops.stack([ops.cast(low, dtype), ops.cast(high, dtype)], axis=1)
     unpacked = ops.reshape(stacked, (-1,) + tuple(transposed.shape[1:]))[:orig_len]
     return ops.transpose(unpacked, [perm.index(i) for i in range(rank)])

@@ -45,8 +45,9 @@ def quantized_pair():
 
 def test_quantized_weights_match_keras_in_name_order_shape_and_value(quantized_pair):
     theirs, ours = quantized_pair
-    assert [(v.path, v.dtype, tuple(v.shape), v.trainable) for v in ours.weights] == \
-        [(v.path, v.dtype, tuple(v.shape), v.trainable) for v in theirs.weights]
+    assert [(v.name, v.dtype, tuple(v.shape), v.trainable) for v in ours.weights] == \
+        [(v.name, v.dtype, tuple(v.shape), v.trainable) for v in theirs.weights]
+    assert all(v.path.endswith(f"/{v.name}") and v.path.count("/") == 1 for v in ours.weights)
     for want, got in zip(theirs.get_weights(), ours.get_weights()):
         assert got.dtype == want.dtype
         np.testing.assert_array_equal(got, want)
@@ -121,22 +122,61 @@ def test_weight_only_config_matches_keras():
     np.testing.assert_allclose(np.asarray(ours(X[:, :4])), np.asarray(theirs(X[:, :4])), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("mode", ["int4", "float8"])
-def test_modes_kgraph_does_not_implement_are_refused_by_name(mode):
+@pytest.mark.slow
+@pytest.mark.parametrize("block_size", [-1, 4])
+def test_int4_dense_matches_keras_in_weights_outputs_files_and_fit(block_size, tmp_path):
+    x, y = X[:, :6], Y[:, :2]
+    theirs = keras.Sequential([keras.Input((6,)), keras.layers.Dense(5, activation="relu"), keras.layers.Dense(2)])
+    ours = kgraph.Sequential([kgraph.Input((6,)), kgraph.layers.Dense(5, activation="relu"), kgraph.layers.Dense(2)])
+    ours.set_weights(theirs.get_weights())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs.quantize("int4", config=keras.quantizers.Int4QuantizationConfig(block_size=block_size))
+        ours.quantize("int4", config=kgraph.quantizers.Int4QuantizationConfig(block_size=block_size))
+    assert ours.layers[0].dtype_policy.name == theirs.layers[0].dtype_policy.name
+    assert [(v.name, v.dtype, tuple(v.shape)) for v in ours.weights] == \
+        [(v.name, v.dtype, tuple(v.shape)) for v in theirs.weights]
+    for want, got in zip(theirs.get_weights(), ours.get_weights()):
+        np.testing.assert_array_equal(got, want)
+    want = theirs.predict(x, verbose=0)
+    np.testing.assert_allclose(ours.predict(x, verbose=0), want, rtol=1e-5, atol=1e-6)
+    theirs.save(tmp_path / "keras.keras")
+    ours.save(tmp_path / "kgraph.keras")
+    np.testing.assert_allclose(kgraph.saving.load_model(tmp_path / "keras.keras").predict(x, verbose=0), want,
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(keras.saving.load_model(tmp_path / "kgraph.keras").predict(x, verbose=0), want,
+                               rtol=1e-5, atol=1e-6)
+    theirs.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    ours.compile(optimizer=kgraph.optimizers.SGD(0.1), loss="mse")
+    np.testing.assert_allclose(ours.fit(x, y, epochs=2, verbose=0).history["loss"],
+                               theirs.fit(x, y, epochs=2, verbose=0).history["loss"], rtol=1e-5)
+    ours.export(tmp_path / "int4.onnx")
+    session = ort.InferenceSession(str(tmp_path / "int4.onnx"), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(session.run(None, {session.get_inputs()[0].name: x})[0], ours.predict(x, verbose=0),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_modes_kgraph_does_not_implement_are_refused_by_name():
     layer = _dense()
-    with pytest.raises(NotImplementedError, match=f"'{mode}'.*supported modes: \\('int8',\\)"):
-        layer.quantize(mode)
+    with pytest.raises(NotImplementedError, match="'float8'.*supported modes: \\('int8', 'int4'\\)"):
+        layer.quantize("float8")
     assert layer.kernel.dtype == "float32" and layer.quantization_mode is None
+    embedding = kgraph.layers.Embedding(5, 3)
+    embedding.build()
+    with pytest.raises(NotImplementedError, match="'int4'.*supported modes: \\('int8',\\)"):
+        embedding.quantize("int4")
     model = kgraph.Sequential([kgraph.Input((4,)), kgraph.layers.Dense(3)])
-    with pytest.raises(NotImplementedError, match=f"'{mode}'"):
-        model.quantize(mode)
+    with pytest.raises(NotImplementedError, match="'float8'"):
+        model.quantize("float8")
 
 
 def test_policies_of_unimplemented_modes_load_but_refuse_to_build():
-    layer = kgraph.layers.Dense(2, dtype="int4/128_from_float32")
+    layer = kgraph.layers.Embedding(4, 2, dtype="int4/128_from_float32")
     assert layer.dtype_policy.block_size == 128
     with pytest.raises(NotImplementedError, match="'int4'"):
-        layer.build((None, 4))
+        layer.build()
+    with pytest.raises(NotImplementedError, match="'gptq'"):
+        kgraph.layers.Dense(2, dtype="gptq/4/128_from_float32").build((None, 4))
 
 
 def test_quantize_errors_name_the_problem():

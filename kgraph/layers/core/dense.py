@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 from kgraph import activations, constraints, initializers, ops, regularizers, quantizers
 from kgraph.layers.core.low_rank import refuse_lora, quantization_config_of
 from kgraph.layers.layer import Layer
 from kgraph.quantizers import int8
+
+_MODES = ("int8", "int4")
 
 
 class Dense(Layer):
@@ -63,9 +69,8 @@ class Dense(Layer):
         if inputs.shape[-1] != self.input_dim and inputs.shape[-1] is not None:
             raise ValueError(f"Layer {self.name!r} (Dense) expects inputs with last dim {self.input_dim}, "
                              f"got inputs of shape {tuple(inputs.shape)}")
-        if self.quantization_mode == "int8":
-            x = int8.contraction(ops.matmul, inputs, self.kernel, self.kernel_scale, self.inputs_quantizer,
-                                 self.compute_dtype, axis=-1)
+        if self.quantization_mode is not None:
+            x = self._quantized_matmul(inputs)
         else:
             x = ops.matmul(inputs, self.kernel)
         if self.bias is not None:
@@ -73,36 +78,86 @@ class Dense(Layer):
         return self.activation(x)
 
     def quantize(self, mode=None, type_check: bool = True, config=None) -> None:
-        """Stores the kernel in int8 with one scale per unit (`kernel_scale`), as Keras' `Dense.quantize` does;
-        calls then quantize the inputs per row and multiply in int8.
+        """Stores the kernel quantized as Keras' `Dense.quantize` does: "int8" keeps an int8 kernel with one scale
+        per unit (`kernel_scale`) and quantizes the inputs per row at call; "int4" packs two 4-bit values per byte
+        along the units, per unit (`block_size` -1) or per group of `block_size` inputs with a zero point
+        (`kernel_zero`, `g_idx`; the default `Int4QuantizationConfig` has groups of 128).
 
         Args:
-            mode: "int8" (the only mode kgraph implements; the others raise NotImplementedError).
+            mode: "int8" or "int4" (the other modes raise NotImplementedError).
             type_check: refuse subclasses, which may compute differently.
-            config: a `kgraph.quantizers.Int8QuantizationConfig` choosing the weight and input quantizers.
+            config: a `kgraph.quantizers.Int8QuantizationConfig` or `Int4QuantizationConfig`.
         """
-        config = int8.resolve(self, mode, config, type_check, Dense)
-        kernel_value, kernel_scale = int8.weight_quantizer(config, 0)(self.kernel, to_numpy=True)
-        int8.drop_weight(self, self.kernel)
-        self._quantized_build(tuple(self.kernel.shape), config.mode, config)
-        self.kernel.assign(kernel_value)
-        self.kernel_scale.assign(ops.squeeze(kernel_scale, axis=0))
-        int8.mark_quantized(self, config.mode, config)
+        config = int8.resolve(self, mode, config, type_check, Dense, supported=_MODES)
+        kernel = self.kernel
+        zero = None
+        if config.mode == "int8":
+            values, scale = int8.weight_quantizer(config, 0)(kernel, to_numpy=True)
+            scale = ops.squeeze(scale, axis=0)
+        elif int8.int4_block_size(self, config) in (None, -1):
+            quantizer = quantizers.QuantizationConfig.weight_quantizer_or_default(
+                config, quantizers.AbsMaxQuantizer(axis=0, value_range=(-8, 7), output_dtype="int8"))
+            values, scale = quantizer(kernel, to_numpy=True)
+            scale = ops.squeeze(scale, axis=0)
+        else:
+            values, scale, zero = quantizers.abs_max_quantize_grouped_with_zero_point(
+                kernel, block_size=int8.int4_block_size(self, config), to_numpy=True)
+        if config.mode == "int4":
+            values = quantizers.pack_int4(values, axis=-1)[0]
+        int8.drop_weight(self, kernel)
+        self._quantized_build(tuple(kernel.shape), config.mode, config)
+        self.kernel.assign(values)
+        self.kernel_scale.assign(scale)
+        if zero is not None:
+            self.kernel_zero.assign(zero)
+        block = int8.int4_block_size(self, config)
+        int8.mark_quantized(self, config.mode if config.mode == "int8" else f"int4/{block or -1}", config)
 
     def _quantized_build(self, kernel_shape, mode, config) -> None:
-        int8.refuse_mode(self, mode)
-        self.inputs_quantizer = int8.inputs_quantizer(config)
-        self.kernel = int8.add_weight(self, name="kernel", shape=kernel_shape, initializer="zeros", dtype="int8",
+        int8.refuse_mode(self, mode, _MODES)
+        input_dim, units = kernel_shape
+        if mode == "int8":
+            self.inputs_quantizer = int8.inputs_quantizer(config)
+            stored_shape, scale_shape = kernel_shape, (units,)
+        else:
+            self.inputs_quantizer = quantizers.QuantizationConfig.activation_quantizer_or_default(config, None)
+            self._int4_block_size = int8.int4_block_size(self, config)
+            groups = self._int4_block_size not in (None, -1)
+            stored_shape = (input_dim, (units + 1) // 2)
+            scale_shape = (math.ceil(input_dim / self._int4_block_size), units) if groups else (units,)
+        self.kernel = int8.add_weight(self, name="kernel", shape=stored_shape, initializer="zeros", dtype="int8",
                                       trainable=False)
-        self.kernel_scale = int8.add_weight(self, name="kernel_scale", shape=(self.units,), initializer="ones",
+        self.kernel_scale = int8.add_weight(self, name="kernel_scale", shape=scale_shape, initializer="ones",
                                             trainable=False)
+        if mode == "int4" and groups:
+            block = self._int4_block_size
+            self.kernel_zero = int8.add_weight(self, name="kernel_zero", shape=scale_shape, initializer="zeros",
+                                               dtype="int8", trainable=False)
+            self.g_idx = int8.add_weight(
+                self, name="g_idx", shape=(input_dim,), dtype="float32", trainable=False,
+                initializer=lambda shape, dtype=None: np.arange(input_dim, dtype="float32") // block)
         self._is_quantized = True
 
+    def _quantized_matmul(self, inputs):
+        if self.quantization_mode == "int8":
+            return int8.contraction(ops.matmul, inputs, self.kernel, self.kernel_scale, self.inputs_quantizer,
+                                    self.compute_dtype, axis=-1)
+        unpacked = quantizers.unpack_int4(self.kernel, self.units, axis=-1)
+        if getattr(self, "kernel_zero", None) is None:
+            return int8.contraction(ops.matmul, inputs, unpacked, self.kernel_scale, self.inputs_quantizer,
+                                    self.compute_dtype, axis=-1)
+        float_kernel = quantizers.dequantize_with_sz_map(unpacked, self.kernel_scale, self.kernel_zero, self.g_idx,
+                                                         group_axis=0)
+        return ops.matmul(inputs, ops.stop_gradient(ops.cast(float_kernel, self.compute_dtype)))
+
     def _stored_variables(self):
-        """Keras' order: kernel, bias, then the quantized kernel's scale."""
+        """Keras' order: kernel, bias, then the quantized kernel's scale (and int4 groups' zero points and
+        indices)."""
         if self.quantization_mode is None:
             return super()._stored_variables()
-        return [v for v in (self.kernel, self.bias, self.kernel_scale) if v is not None]
+        quantized = (self.kernel, self.bias, self.kernel_scale, getattr(self, "kernel_zero", None),
+                     getattr(self, "g_idx", None))
+        return [v for v in quantized if v is not None]
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)

@@ -156,7 +156,7 @@ class EinsumDense(Layer):
         int8.mark_quantized(self, config.mode, config)
 
     def _quantized_build(self, kernel_shape, mode, config) -> None:
-        int8.refuse_mode(self, mode)
+        int8.refuse_mode(self, mode, ("int8",))
         self.inputs_quantizer = int8.inputs_quantizer(config)
         self.kernel = int8.add_weight(self, name="kernel", shape=kernel_shape, initializer="zeros", dtype="int8",
                                       trainable=False)

@@ -83,7 +83,7 @@ class Embedding(Layer):
         int8.mark_quantized(self, config.mode, config)
 
     def _quantized_build(self, mode) -> None:
-        int8.refuse_mode(self, mode)
+        int8.refuse_mode(self, mode, ("int8",))
         self.embeddings = int8.add_weight(self, name="embeddings", shape=(self.input_dim, self.output_dim),
                                           initializer="zeros", dtype="int8", trainable=False)
         self.embeddings_scale = int8.add_weight(self, name="embeddings_scale", shape=(self.input_dim,),
