@@ -156,25 +156,45 @@ def test_int4_dense_matches_keras_in_weights_outputs_files_and_fit(block_size, t
                                rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("block_size", [-1, 4])
+def test_int4_embedding_matches_keras_in_weights_outputs_and_files(block_size, tmp_path):
+    theirs = keras.Sequential([keras.Input((4,), dtype="int32"), keras.layers.Embedding(12, 10)])
+    ours = kgraph.Sequential([kgraph.Input((4,), dtype="int32"), kgraph.layers.Embedding(12, 10)])
+    ours.set_weights(theirs.get_weights())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs.quantize("int4", config=keras.quantizers.Int4QuantizationConfig(block_size=block_size))
+        ours.quantize("int4", config=kgraph.quantizers.Int4QuantizationConfig(block_size=block_size))
+    assert [(v.name, v.dtype, tuple(v.shape)) for v in ours.weights] == \
+        [(v.name, v.dtype, tuple(v.shape)) for v in theirs.weights]
+    for want, got in zip(theirs.get_weights(), ours.get_weights()):
+        np.testing.assert_array_equal(got, want)
+    want = theirs.predict(IDS, verbose=0)
+    np.testing.assert_allclose(ours.predict(IDS, verbose=0), want, rtol=1e-5, atol=1e-6)
+    theirs.save(tmp_path / "keras.keras")
+    np.testing.assert_allclose(kgraph.saving.load_model(tmp_path / "keras.keras").predict(IDS, verbose=0), want,
+                               rtol=1e-5, atol=1e-6)
+
+
 def test_modes_kgraph_does_not_implement_are_refused_by_name():
     layer = _dense()
     with pytest.raises(NotImplementedError, match="'float8'.*supported modes: \\('int8', 'int4'\\)"):
         layer.quantize("float8")
     assert layer.kernel.dtype == "float32" and layer.quantization_mode is None
-    embedding = kgraph.layers.Embedding(5, 3)
-    embedding.build()
+    einsum = kgraph.layers.EinsumDense("ab,bc->ac", 3)
+    einsum.build((None, 4))
     with pytest.raises(NotImplementedError, match="'int4'.*supported modes: \\('int8',\\)"):
-        embedding.quantize("int4")
+        einsum.quantize("int4")
     model = kgraph.Sequential([kgraph.Input((4,)), kgraph.layers.Dense(3)])
     with pytest.raises(NotImplementedError, match="'float8'"):
         model.quantize("float8")
 
 
 def test_policies_of_unimplemented_modes_load_but_refuse_to_build():
-    layer = kgraph.layers.Embedding(4, 2, dtype="int4/128_from_float32")
+    layer = kgraph.layers.EinsumDense("ab,bc->ac", 2, dtype="int4/128_from_float32")
     assert layer.dtype_policy.block_size == 128
     with pytest.raises(NotImplementedError, match="'int4'"):
-        layer.build()
+        layer.build((None, 4))
     with pytest.raises(NotImplementedError, match="'gptq'"):
         kgraph.layers.Dense(2, dtype="gptq/4/128_from_float32").build((None, 4))
 

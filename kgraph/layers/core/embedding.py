@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 from kgraph import constraints, initializers, ops, quantizers, regularizers
 from kgraph.layers.core.low_rank import quantization_config_of, refuse_lora
 from kgraph.layers.layer import Layer
 from kgraph.quantizers import int8
+
+_MODES = ("int8", "int4")
 from kgraph.ops.dispatch import dtype_of
 
 
@@ -47,7 +53,7 @@ class Embedding(Layer):
         if self.built:
             return
         if self.quantization_mode is not None:
-            self._quantized_build(self.quantization_mode)
+            self._quantized_build(self.quantization_mode, self.quantization_config)
             self.built = True
             return
         self.embeddings = self.add_weight(shape=(self.input_dim, self.output_dim),
@@ -59,35 +65,75 @@ class Embedding(Layer):
     def call(self, inputs):
         if dtype_of(inputs) not in ("int32", "int64"):
             inputs = ops.cast(inputs, "int32")
-        if self.quantization_mode == "int8":
-            scale = ops.take(self.embeddings_scale, inputs, axis=0)
-            outputs = ops.take(self.embeddings, inputs, axis=0)
-            return ops.divide(ops.cast(outputs, self.compute_dtype), ops.expand_dims(scale, axis=-1))
+        if self.quantization_mode is not None:
+            return self._quantized_lookup(inputs)
         return ops.take(self.embeddings, inputs, axis=0)
 
+    def _quantized_lookup(self, inputs):
+        scale = ops.take(self.embeddings_scale, inputs, axis=0)
+        if self.quantization_mode == "int8":
+            outputs = ops.take(self.embeddings, inputs, axis=0)
+        else:
+            unpacked = quantizers.unpack_int4(self.embeddings, self.output_dim, axis=-1)
+            outputs = ops.take(unpacked, inputs, axis=0)
+        if getattr(self, "embeddings_zero", None) is not None:
+            return quantizers.dequantize_with_sz_map(ops.cast(outputs, self.compute_dtype), scale,
+                                                     ops.take(self.embeddings_zero, inputs, axis=0), self.g_idx,
+                                                     group_axis=-1)
+        return ops.divide(ops.cast(outputs, self.compute_dtype), ops.expand_dims(scale, axis=-1))
+
     def quantize(self, mode=None, type_check: bool = True, config=None) -> None:
-        """Stores the embeddings in int8 with one scale per row (`embeddings_scale`), as Keras'
-        `Embedding.quantize` does; the quantized embeddings are no longer trained.
+        """Stores the embeddings quantized as Keras' `Embedding.quantize` does, no longer trained: "int8" with one
+        scale per row (`embeddings_scale`); "int4" packed two values per byte, per row (`block_size` -1) or per
+        group of `block_size` columns with a zero point (`embeddings_zero`, `g_idx`).
 
         Args:
-            mode: "int8" (the only mode kgraph implements; the others raise NotImplementedError).
+            mode: "int8" or "int4" (the other modes raise NotImplementedError).
             type_check: refuse subclasses, which may compute differently.
-            config: a `kgraph.quantizers.Int8QuantizationConfig` choosing the weight quantizer.
+            config: a `kgraph.quantizers.Int8QuantizationConfig` or `Int4QuantizationConfig`.
         """
-        config = int8.resolve(self, mode, config, type_check, Embedding)
-        values, scale = int8.weight_quantizer(config, -1)(self.embeddings, to_numpy=True)
-        int8.drop_weight(self, self.embeddings)
-        self._quantized_build(config.mode)
+        config = int8.resolve(self, mode, config, type_check, Embedding, supported=_MODES)
+        embeddings, zero = self.embeddings, None
+        block = int8.int4_block_size(self, config)
+        if config.mode == "int8":
+            values, scale = int8.weight_quantizer(config, -1)(embeddings, to_numpy=True)
+            scale = ops.squeeze(scale, axis=-1)
+        elif block in (None, -1):
+            quantizer = quantizers.QuantizationConfig.weight_quantizer_or_default(
+                config, quantizers.AbsMaxQuantizer(axis=-1, value_range=(-8, 7), output_dtype="int8"))
+            values, scale = quantizer(embeddings, to_numpy=True)
+            scale = ops.squeeze(scale, axis=-1)
+        else:
+            values, scale, zero = (ops.transpose(t) for t in quantizers.abs_max_quantize_grouped_with_zero_point(
+                ops.transpose(embeddings), block_size=block, to_numpy=True))
+        if config.mode == "int4":
+            values = quantizers.pack_int4(values, axis=-1)[0]
+        int8.drop_weight(self, embeddings)
+        self._quantized_build(config.mode, config)
         self.embeddings.assign(values)
-        self.embeddings_scale.assign(ops.squeeze(scale, axis=-1))
-        int8.mark_quantized(self, config.mode, config)
+        self.embeddings_scale.assign(scale)
+        if zero is not None:
+            self.embeddings_zero.assign(zero)
+        int8.mark_quantized(self, config.mode if config.mode == "int8" else f"int4/{block or -1}", config)
 
-    def _quantized_build(self, mode) -> None:
-        int8.refuse_mode(self, mode, ("int8",))
-        self.embeddings = int8.add_weight(self, name="embeddings", shape=(self.input_dim, self.output_dim),
-                                          initializer="zeros", dtype="int8", trainable=False)
-        self.embeddings_scale = int8.add_weight(self, name="embeddings_scale", shape=(self.input_dim,),
+    def _quantized_build(self, mode, config=None) -> None:
+        int8.refuse_mode(self, mode, _MODES)
+        stored, scale_shape, block = (self.input_dim, self.output_dim), (self.input_dim,), None
+        if mode == "int4":
+            block = self._int4_block_size = int8.int4_block_size(self, config)
+            stored = (self.input_dim, (self.output_dim + 1) // 2)
+            if block not in (None, -1):
+                scale_shape = (self.input_dim, math.ceil(self.output_dim / block))
+        self.embeddings = int8.add_weight(self, name="embeddings", shape=stored, initializer="zeros", dtype="int8",
+                                          trainable=False)
+        self.embeddings_scale = int8.add_weight(self, name="embeddings_scale", shape=scale_shape,
                                                 initializer="ones", trainable=False)
+        if block not in (None, -1):
+            self.embeddings_zero = int8.add_weight(self, name="embeddings_zero", shape=scale_shape,
+                                                   initializer="zeros", dtype="int8", trainable=False)
+            self.g_idx = int8.add_weight(
+                self, name="g_idx", shape=(self.output_dim,), dtype="float32", trainable=False,
+                initializer=lambda shape, dtype=None: np.arange(self.output_dim, dtype="float32") // block)
         self._is_quantized = True
 
     def compute_mask(self, inputs, mask=None):
