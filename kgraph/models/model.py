@@ -13,7 +13,7 @@ from kgraph.layers.layer import Layer, snake_case, unique_name
 from kgraph.models.saving_methods import SavingMethods
 from kgraph.models.summary import format_summary
 from kgraph.models.trainer import Trainer
-from kgraph.quantizers import int8
+from kgraph.quantizers import quantize_layer
 from kgraph.quantizers.quantization_config import validate_and_resolve_config
 from kgraph.saving.object_registration import register_namespace
 
@@ -79,7 +79,7 @@ class Model(SavingMethods, Trainer, Layer):
         if filters is not None and not isinstance(filters, (str, list, tuple)) and not callable(filters):
             raise ValueError("The `filters` argument must be a regex string, a list of regex strings, or a callable. "
                              f"Received: {type(filters)}")
-        int8.refuse_mode(self, validate_and_resolve_config(mode, config).mode)
+        quantize_layer.refuse_mode(self, validate_and_resolve_config(mode, config).mode)
         modified = False
         for layer in self._flatten_layers():
             if len(layer._flatten_layers()) != 1 or not _selected(layer, filters):

@@ -8,6 +8,8 @@ import re
 import string
 from typing import NamedTuple
 
+from kgraph import ops
+
 
 class EinsumQuantization(NamedTuple):
     input_reduced_axes: list
@@ -78,7 +80,7 @@ def kernel_scale_shape(info: EinsumQuantization, kernel_shape) -> list:
     return shape
 
 
-def scale_for_output(info: EinsumQuantization, scale, ops, tensor: str):
+def scale_for_output(info: EinsumQuantization, scale, tensor: str):
     """An abs-max scale (reduced axes kept as 1) laid out to broadcast against the output (Keras'
     `_adjust_scale_for_quant`)."""
     transpose, expand, squeeze = ((info.kernel_transpose_axes, info.kernel_expand_axes, info.kernel_squeeze_axes)
@@ -86,25 +88,25 @@ def scale_for_output(info: EinsumQuantization, scale, ops, tensor: str):
                                   (info.input_transpose_axes, info.input_expand_axes, info.input_squeeze_axes))
     if transpose:
         scale = ops.transpose(scale, transpose)
-    return _squeeze(_expand(scale, expand, ops), squeeze, ops)
+    return _squeeze(_expand(scale, expand), squeeze)
 
 
-def scale_for_kernel(info: EinsumQuantization, scale, ops):
+def scale_for_kernel(info: EinsumQuantization, scale):
     """The kernel's scale laid out like the kernel again (Keras' `_adjust_scale_for_dequant`)."""
-    scale = _squeeze(_expand(scale, info.kernel_squeeze_axes, ops), info.kernel_expand_axes, ops)
+    scale = _squeeze(_expand(scale, info.kernel_squeeze_axes), info.kernel_expand_axes)
     if info.kernel_transpose_axes:
         reverse = sorted(range(len(info.kernel_transpose_axes)), key=info.kernel_transpose_axes.__getitem__)
         scale = ops.transpose(scale, reverse)
     return scale
 
 
-def _expand(x, axes, ops):
+def _expand(x, axes):
     for axis in sorted(axes):
         x = ops.expand_dims(x, axis)
     return x
 
 
-def _squeeze(x, axes, ops):
+def _squeeze(x, axes):
     for axis in sorted(axes, reverse=True):
         x = ops.squeeze(x, axis)
     return x

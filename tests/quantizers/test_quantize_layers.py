@@ -222,3 +222,25 @@ def test_setting_a_quantized_policy_quantizes_and_filters_pick_layers():
                                kgraph.layers.Dense(2, name="quant")])
     model.quantize("int8", filters="quant")
     assert [layer.quantization_mode for layer in model.layers] == [None, "int8"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("equation,output_shape,bias_axes,input_shape", [
+    ("abc,cde->abde", (3, 2, 4), "de", (3, 5)),
+    ("abc,bcd->ad", 4, None, (3, 5)),
+    ("abcd,cde->abe", (3, 4), "e", (3, 2, 5)),
+])
+def test_int8_einsum_dense_scale_layout_and_outputs_match_keras(equation, output_shape, bias_axes, input_shape):
+    x = rng.normal(size=(3,) + input_shape).astype("float32")
+    theirs = keras.layers.EinsumDense(equation, output_shape, bias_axes=bias_axes)
+    theirs.build((None,) + input_shape)
+    ours = kgraph.layers.EinsumDense(equation, output_shape, bias_axes=bias_axes)
+    ours.build((None,) + input_shape)
+    ours.set_weights(theirs.get_weights())
+    theirs.quantize("int8")
+    ours.quantize("int8")
+    assert [(v.name, v.dtype, tuple(v.shape)) for v in ours.weights] == \
+        [(v.name, v.dtype, tuple(v.shape)) for v in theirs.weights]
+    for want, got in zip(theirs.get_weights(), ours.get_weights()):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_allclose(np.asarray(ours(x)), np.asarray(theirs(x)), rtol=1e-5, atol=1e-6)

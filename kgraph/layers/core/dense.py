@@ -9,7 +9,7 @@ import numpy as np
 from kgraph import activations, constraints, initializers, ops, regularizers, quantizers
 from kgraph.layers.core.low_rank import refuse_lora, quantization_config_of
 from kgraph.layers.layer import Layer
-from kgraph.quantizers import int8
+from kgraph.quantizers import quantize_layer
 
 _MODES = ("int8", "int4")
 
@@ -88,64 +88,59 @@ class Dense(Layer):
             type_check: refuse subclasses, which may compute differently.
             config: a `kgraph.quantizers.Int8QuantizationConfig` or `Int4QuantizationConfig`.
         """
-        config = int8.resolve(self, mode, config, type_check, Dense, supported=_MODES)
-        kernel = self.kernel
-        zero = None
+        config = quantize_layer.resolve(self, mode, config, type_check, Dense, supported=_MODES)
+        kernel, zero = self.kernel, None
+        block = quantize_layer.int4_block_size(self, config)
         if config.mode == "int8":
-            values, scale = int8.weight_quantizer(config, 0)(kernel, to_numpy=True)
+            values, scale = quantize_layer.weight_quantizer(config, 0)(kernel, to_numpy=True)
             scale = ops.squeeze(scale, axis=0)
-        elif int8.int4_block_size(self, config) in (None, -1):
+        elif block in (None, -1):
             quantizer = quantizers.QuantizationConfig.weight_quantizer_or_default(
                 config, quantizers.AbsMaxQuantizer(axis=0, value_range=(-8, 7), output_dtype="int8"))
             values, scale = quantizer(kernel, to_numpy=True)
             scale = ops.squeeze(scale, axis=0)
         else:
-            values, scale, zero = quantizers.abs_max_quantize_grouped_with_zero_point(
-                kernel, block_size=int8.int4_block_size(self, config), to_numpy=True)
+            values, scale, zero = quantizers.abs_max_quantize_grouped_with_zero_point(kernel, block_size=block,
+                                                                                       to_numpy=True)
         if config.mode == "int4":
             values = quantizers.pack_int4(values, axis=-1)[0]
-        int8.drop_weight(self, kernel)
+        quantize_layer.drop_weight(self, kernel)
         self._quantized_build(tuple(kernel.shape), config.mode, config)
         self.kernel.assign(values)
         self.kernel_scale.assign(scale)
         if zero is not None:
             self.kernel_zero.assign(zero)
-        block = int8.int4_block_size(self, config)
-        int8.mark_quantized(self, config.mode if config.mode == "int8" else f"int4/{block or -1}", config)
+        quantize_layer.mark_quantized(self, "int8" if config.mode == "int8" else f"int4/{block or -1}", config)
 
     def _quantized_build(self, kernel_shape, mode, config) -> None:
-        int8.refuse_mode(self, mode, _MODES)
+        quantize_layer.refuse_mode(self, mode, _MODES)
         input_dim, units = kernel_shape
         if mode == "int8":
-            self.inputs_quantizer = int8.inputs_quantizer(config)
+            self.inputs_quantizer = quantize_layer.inputs_quantizer(config)
             stored_shape, scale_shape = kernel_shape, (units,)
         else:
             self.inputs_quantizer = quantizers.QuantizationConfig.activation_quantizer_or_default(config, None)
-            self._int4_block_size = int8.int4_block_size(self, config)
-            groups = self._int4_block_size not in (None, -1)
+            block = quantize_layer.int4_block_size(self, config)
+            groups = block not in (None, -1)
             stored_shape = (input_dim, (units + 1) // 2)
-            scale_shape = (math.ceil(input_dim / self._int4_block_size), units) if groups else (units,)
-        self.kernel = int8.add_weight(self, name="kernel", shape=stored_shape, initializer="zeros", dtype="int8",
-                                      trainable=False)
-        self.kernel_scale = int8.add_weight(self, name="kernel_scale", shape=scale_shape, initializer="ones",
-                                            trainable=False)
+            scale_shape = (math.ceil(input_dim / block), units) if groups else (units,)
+        self.kernel = quantize_layer.add_weight(self, "kernel", stored_shape, "zeros", "int8")
+        self.kernel_scale = quantize_layer.add_weight(self, "kernel_scale", scale_shape, "ones")
         if mode == "int4" and groups:
-            block = self._int4_block_size
-            self.kernel_zero = int8.add_weight(self, name="kernel_zero", shape=scale_shape, initializer="zeros",
-                                               dtype="int8", trainable=False)
-            self.g_idx = int8.add_weight(
-                self, name="g_idx", shape=(input_dim,), dtype="float32", trainable=False,
-                initializer=lambda shape, dtype=None: np.arange(input_dim, dtype="float32") // block)
+            self.kernel_zero = quantize_layer.add_weight(self, "kernel_zero", scale_shape, "zeros", "int8")
+            self.g_idx = quantize_layer.add_weight(
+                self, "g_idx", (input_dim,), lambda shape, dtype=None: np.arange(input_dim, dtype="float32") // block,
+                "float32")
         self._is_quantized = True
 
     def _quantized_matmul(self, inputs):
         if self.quantization_mode == "int8":
-            return int8.contraction(ops.matmul, inputs, self.kernel, self.kernel_scale, self.inputs_quantizer,
-                                    self.compute_dtype, axis=-1)
+            return quantize_layer.contraction(ops.matmul, inputs, self.kernel, self.kernel_scale,
+                                              self.inputs_quantizer, self.compute_dtype, axis=-1)
         unpacked = quantizers.unpack_int4(self.kernel, self.units, axis=-1)
         if getattr(self, "kernel_zero", None) is None:
-            return int8.contraction(ops.matmul, inputs, unpacked, self.kernel_scale, self.inputs_quantizer,
-                                    self.compute_dtype, axis=-1)
+            return quantize_layer.contraction(ops.matmul, inputs, unpacked, self.kernel_scale,
+                                              self.inputs_quantizer, self.compute_dtype, axis=-1)
         float_kernel = quantizers.dequantize_with_sz_map(unpacked, self.kernel_scale, self.kernel_zero, self.g_idx,
                                                          group_axis=0)
         return ops.matmul(inputs, ops.stop_gradient(ops.cast(float_kernel, self.compute_dtype)))

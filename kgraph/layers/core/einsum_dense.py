@@ -8,7 +8,7 @@ from kgraph import activations, constraints, initializers, ops, quantizers, regu
 from kgraph.layers.core.low_rank import quantization_config_of, refuse_lora
 from kgraph.layers.layer import Layer
 from kgraph.ops.dispatch import dtype_of
-from kgraph.quantizers import einsum_info, int8
+from kgraph.quantizers import einsum_info, quantize_layer
 
 _FORMS = (("([a-zA-Z]+),([a-zA-Z]+)->([a-zA-Z]+)", None), (r"\.\.\.([a-zA-Z]+),([a-zA-Z]+)->\.\.\.([a-zA-Z]+)", "left"),
           (r"([a-zA-Z]{2,})\.\.\.,([a-zA-Z]+)->([a-zA-Z]+)\.\.\.", "right"))
@@ -114,12 +114,12 @@ class EinsumDense(Layer):
     def call(self, inputs):
         if self.quantization_mode == "int8":
             info = self._quantization_info
-            x = int8.contraction(
+            x = quantize_layer.contraction(
                 self._contract, inputs, self.kernel, self.kernel_scale, self.inputs_quantizer, self.compute_dtype,
                 axis=tuple(info.input_reduced_axes),
-                adjust_inputs_scale=lambda scale: einsum_info.scale_for_output(info, scale, ops, "input"),
+                adjust_inputs_scale=lambda scale: einsum_info.scale_for_output(info, scale, "input"),
                 float_kernel=lambda: ops.divide(ops.cast(self.kernel, self.compute_dtype),
-                                                einsum_info.scale_for_kernel(info, self.kernel_scale, ops)))
+                                                einsum_info.scale_for_kernel(info, self.kernel_scale)))
         else:
             x = ops.einsum(self.equation, inputs, self.kernel)
         if self.bias is not None:
@@ -145,24 +145,22 @@ class EinsumDense(Layer):
             type_check: refuse subclasses, which may compute differently.
             config: a `kgraph.quantizers.Int8QuantizationConfig` choosing the weight and input quantizers.
         """
-        config = int8.resolve(self, mode, config, type_check, EinsumDense)
+        config = quantize_layer.resolve(self, mode, config, type_check, EinsumDense)
         info = self._quantization_info
-        kernel_value, kernel_scale = int8.weight_quantizer(config, tuple(info.kernel_reduced_axes))(
+        kernel_value, kernel_scale = quantize_layer.weight_quantizer(config, tuple(info.kernel_reduced_axes))(
             self.kernel, to_numpy=True)
-        int8.drop_weight(self, self.kernel)
+        quantize_layer.drop_weight(self, self.kernel)
         self._quantized_build(tuple(self.kernel.shape), config.mode, config)
         self.kernel.assign(kernel_value)
-        self.kernel_scale.assign(einsum_info.scale_for_output(info, kernel_scale, ops, "kernel"))
-        int8.mark_quantized(self, config.mode, config)
+        self.kernel_scale.assign(einsum_info.scale_for_output(info, kernel_scale, "kernel"))
+        quantize_layer.mark_quantized(self, config.mode, config)
 
     def _quantized_build(self, kernel_shape, mode, config) -> None:
-        int8.refuse_mode(self, mode, ("int8",))
-        self.inputs_quantizer = int8.inputs_quantizer(config)
-        self.kernel = int8.add_weight(self, name="kernel", shape=kernel_shape, initializer="zeros", dtype="int8",
-                                      trainable=False)
+        quantize_layer.refuse_mode(self, mode, ("int8",))
+        self.inputs_quantizer = quantize_layer.inputs_quantizer(config)
+        self.kernel = quantize_layer.add_weight(self, "kernel", kernel_shape, "zeros", "int8")
         scale_shape = einsum_info.kernel_scale_shape(self._quantization_info, kernel_shape)
-        self.kernel_scale = int8.add_weight(self, name="kernel_scale", shape=scale_shape, initializer="ones",
-                                            trainable=False)
+        self.kernel_scale = quantize_layer.add_weight(self, "kernel_scale", scale_shape, "ones")
         self._is_quantized = True
 
     def _stored_variables(self):

@@ -9,7 +9,7 @@ import numpy as np
 from kgraph import constraints, initializers, ops, quantizers, regularizers
 from kgraph.layers.core.low_rank import quantization_config_of, refuse_lora
 from kgraph.layers.layer import Layer
-from kgraph.quantizers import int8
+from kgraph.quantizers import quantize_layer
 
 _MODES = ("int8", "int4")
 from kgraph.ops.dispatch import dtype_of
@@ -92,11 +92,11 @@ class Embedding(Layer):
             type_check: refuse subclasses, which may compute differently.
             config: a `kgraph.quantizers.Int8QuantizationConfig` or `Int4QuantizationConfig`.
         """
-        config = int8.resolve(self, mode, config, type_check, Embedding, supported=_MODES)
+        config = quantize_layer.resolve(self, mode, config, type_check, Embedding, supported=_MODES)
         embeddings, zero = self.embeddings, None
-        block = int8.int4_block_size(self, config)
+        block = quantize_layer.int4_block_size(self, config)
         if config.mode == "int8":
-            values, scale = int8.weight_quantizer(config, -1)(embeddings, to_numpy=True)
+            values, scale = quantize_layer.weight_quantizer(config, -1)(embeddings, to_numpy=True)
             scale = ops.squeeze(scale, axis=-1)
         elif block in (None, -1):
             quantizer = quantizers.QuantizationConfig.weight_quantizer_or_default(
@@ -108,32 +108,29 @@ class Embedding(Layer):
                 ops.transpose(embeddings), block_size=block, to_numpy=True))
         if config.mode == "int4":
             values = quantizers.pack_int4(values, axis=-1)[0]
-        int8.drop_weight(self, embeddings)
+        quantize_layer.drop_weight(self, embeddings)
         self._quantized_build(config.mode, config)
         self.embeddings.assign(values)
         self.embeddings_scale.assign(scale)
         if zero is not None:
             self.embeddings_zero.assign(zero)
-        int8.mark_quantized(self, config.mode if config.mode == "int8" else f"int4/{block or -1}", config)
+        quantize_layer.mark_quantized(self, "int8" if config.mode == "int8" else f"int4/{block or -1}", config)
 
     def _quantized_build(self, mode, config=None) -> None:
-        int8.refuse_mode(self, mode, _MODES)
+        quantize_layer.refuse_mode(self, mode, _MODES)
         stored, scale_shape, block = (self.input_dim, self.output_dim), (self.input_dim,), None
         if mode == "int4":
-            block = self._int4_block_size = int8.int4_block_size(self, config)
+            block = quantize_layer.int4_block_size(self, config)
             stored = (self.input_dim, (self.output_dim + 1) // 2)
             if block not in (None, -1):
                 scale_shape = (self.input_dim, math.ceil(self.output_dim / block))
-        self.embeddings = int8.add_weight(self, name="embeddings", shape=stored, initializer="zeros", dtype="int8",
-                                          trainable=False)
-        self.embeddings_scale = int8.add_weight(self, name="embeddings_scale", shape=scale_shape,
-                                                initializer="ones", trainable=False)
+        self.embeddings = quantize_layer.add_weight(self, "embeddings", stored, "zeros", "int8")
+        self.embeddings_scale = quantize_layer.add_weight(self, "embeddings_scale", scale_shape, "ones")
         if block not in (None, -1):
-            self.embeddings_zero = int8.add_weight(self, name="embeddings_zero", shape=scale_shape,
-                                                   initializer="zeros", dtype="int8", trainable=False)
-            self.g_idx = int8.add_weight(
-                self, name="g_idx", shape=(self.output_dim,), dtype="float32", trainable=False,
-                initializer=lambda shape, dtype=None: np.arange(self.output_dim, dtype="float32") // block)
+            self.embeddings_zero = quantize_layer.add_weight(self, "embeddings_zero", scale_shape, "zeros", "int8")
+            self.g_idx = quantize_layer.add_weight(
+                self, "g_idx", (self.output_dim,),
+                lambda shape, dtype=None: np.arange(self.output_dim, dtype="float32") // block, "float32")
         self._is_quantized = True
 
     def compute_mask(self, inputs, mask=None):

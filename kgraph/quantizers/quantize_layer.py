@@ -1,5 +1,5 @@
-"""What Dense, EinsumDense and Embedding share to quantize (int8, and int4 for Dense) as Keras does: the argument checks, swapping a
-float weight for its int8 form and scale, and the int8 contraction whose gradient passes straight through."""
+"""What Dense, EinsumDense and Embedding share to quantize as Keras does: the argument checks, swapping a float
+weight for its quantized form and scale, and the integer contraction whose gradient passes straight through."""
 
 from __future__ import annotations
 
@@ -59,11 +59,12 @@ def drop_weight(layer, variable) -> None:
         tracked[:] = [v for v in tracked if v is not variable]
 
 
-def add_weight(layer, **kwargs):
-    """`layer.add_weight` under the layer's own path, also when called after `build` (from `quantize`)."""
+def add_weight(layer, name: str, shape, initializer, dtype: str | None = None):
+    """A non-trainable weight of a quantized layer, under the layer's own path also when made after `build`
+    (from `quantize`)."""
     parent = layer.path.rpartition("/")[0] if layer.path else None
     with name_scope(layer.name, caller=layer, override_parent=parent):
-        return layer.add_weight(**kwargs)
+        return layer.add_weight(name=name, shape=shape, initializer=initializer, dtype=dtype, trainable=False)
 
 
 def mark_quantized(layer, mode: str, config) -> None:
