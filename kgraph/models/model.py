@@ -92,6 +92,19 @@ class Model(SavingMethods, Trainer, Layer):
         if modified:
             self._executables, self._programs = {}, {}
             self.train_function = self.test_function = self.predict_function = None
+            self._retrack_after_quantize()
+
+    def _retrack_after_quantize(self) -> None:
+        """A compiled model trains the weights left in float after `quantize`; an optimizer already built for the
+        float kernels starts over (with a warning), where Keras' next `fit` fails on the changed variable list."""
+        if getattr(self, "_trainable_snapshot", None) is not None:
+            self._trainable_snapshot = list(self.trainable_weights)
+        optimizer = getattr(self, "optimizer", None)
+        if optimizer is not None and getattr(optimizer, "state", None) is not None:
+            optimizer.state = None
+            warnings.warn(f"Model {self.name!r} was quantized after training: its optimizer's state (slots and "
+                          "iteration count, built for the float kernels) is reset for the weights left to train.",
+                          stacklevel=3)
 
     def reset_state(self) -> None:
         """Zeroes the states of every stateful layer (RNNs with `stateful=True`), as the Keras FAQ's reset_states()."""

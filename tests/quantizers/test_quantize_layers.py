@@ -244,3 +244,16 @@ def test_int8_einsum_dense_scale_layout_and_outputs_match_keras(equation, output
     for want, got in zip(theirs.get_weights(), ours.get_weights()):
         np.testing.assert_array_equal(got, want)
     np.testing.assert_allclose(np.asarray(ours(x)), np.asarray(theirs(x)), rtol=1e-5, atol=1e-6)
+
+
+def test_quantizing_a_trained_model_restarts_its_optimizer_with_a_warning():
+    model = kgraph.Sequential([kgraph.Input((6,)), kgraph.layers.Dense(5, activation="relu"), kgraph.layers.Dense(3)])
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(X, Y, epochs=1, batch_size=4, verbose=0)
+    with pytest.warns(UserWarning, match="optimizer's state .* is reset"):
+        model.quantize("int8")
+    biases = [layer.bias.numpy().copy() for layer in model.layers]
+    losses = model.fit(X, Y, epochs=2, batch_size=4, verbose=0).history["loss"]
+    assert np.all(np.isfinite(losses)) and model.optimizer.iterations == 4
+    assert all(not np.array_equal(before, layer.bias.numpy()) for before, layer in zip(biases, model.layers))
+    assert [v.dtype for v in model.trainable_weights] == ["float32", "float32"]
