@@ -14,13 +14,15 @@ from kgraph.version import __version__
 _NAMESPACES = (
     "activations", "applications", "backend", "callbacks", "config", "constraints", "datasets", "distillation",
     "distribution", "dtype_policies", "export", "initializers", "layers", "losses", "metrics", "mixed_precision",
-    "models", "ops", "optimizers", "random", "regularizers", "saving", "tree", "utils", "visualization", "wrappers",
+    "models", "ops", "optimizers", "quantizers", "random", "regularizers", "saving", "tree", "utils",
+    "visualization", "wrappers",
 )
 _CLASSES = {
     "DTypePolicy": "kgraph.dtype_policies", "FloatDTypePolicy": "kgraph.dtype_policies",
     "Initializer": "kgraph.initializers", "Input": "kgraph.layers", "InputLayer": "kgraph.layers",
     "InputSpec": "kgraph.layers", "KerasTensor": "kgraph.keras_tensor", "Layer": "kgraph.layers",
     "Loss": "kgraph.losses", "Metric": "kgraph.metrics", "Model": "kgraph.models", "Optimizer": "kgraph.optimizers",
+    "Quantizer": "kgraph.quantizers",
     "Regularizer": "kgraph.regularizers", "Sequential": "kgraph.models", "Variable": "kgraph.variables",
     "StatelessScope": "kgraph.scopes", "device": "kgraph.scopes", "name_scope": "kgraph.scopes",
     "Function": "kgraph.function", "Operation": "kgraph.operation", "SymbolicScope": "kgraph.symbolic_scope",

@@ -11,7 +11,7 @@ import pytest
 NAMESPACES = [
     "ops", "ops.nn", "ops.numpy", "ops.image", "ops.linalg", "random", "utils", "tree", "backend", "config", "layers", "losses", "metrics", "optimizers",
     "optimizers.schedules", "initializers", "regularizers", "constraints", "activations", "callbacks", "models",
-    "saving", "applications", "mixed_precision", "dtype_policies", "distillation", "",
+    "saving", "applications", "mixed_precision", "dtype_policies", "distillation", "quantizers", "",
 ]
 COMPAT = Path(__file__).resolve().parents[1] / "docs" / "compat.md"
 

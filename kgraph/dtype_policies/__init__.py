@@ -8,19 +8,29 @@ from __future__ import annotations
 from kgraph.ir.types import canonical_dtype
 from kgraph.dtype_policies import dtype_policy
 from kgraph.dtype_policies.dtype_policy import DTypePolicy, FloatDTypePolicy
+from kgraph.dtype_policies.policy_map import DTypePolicyMap, serialize_policy
+from kgraph.dtype_policies.quantized import (
+    QUANTIZATION_MODES, AWQDTypePolicy, GPTQDTypePolicy, Int4DTypePolicy, QuantizedDTypePolicy,
+    QuantizedFloat8DTypePolicy, quantized_policy,
+)
 
-__all__ = ["DTypePolicy", "FloatDTypePolicy", "get", "serialize", "deserialize"]
+__all__ = ["AWQDTypePolicy", "DTypePolicy", "DTypePolicyMap", "FloatDTypePolicy", "GPTQDTypePolicy",
+           "Int4DTypePolicy", "QuantizedDTypePolicy", "QuantizedFloat8DTypePolicy", "get", "serialize",
+           "deserialize"]
 
-ALL_OBJECTS_DICT = {"DTypePolicy": DTypePolicy, "FloatDTypePolicy": FloatDTypePolicy, "Policy": DTypePolicy}
+ALL_OBJECTS_DICT = {cls.__name__: cls for cls in (
+    DTypePolicy, FloatDTypePolicy, DTypePolicyMap, QuantizedDTypePolicy, QuantizedFloat8DTypePolicy,
+    Int4DTypePolicy, GPTQDTypePolicy, AWQDTypePolicy)}
+ALL_OBJECTS_DICT["Policy"] = DTypePolicy
 
 
 def serialize(policy: DTypePolicy) -> dict:
     """The policy's config as Keras writes it in `.keras` files:
-    `{"module": "keras", "class_name": "DTypePolicy", "config": {"name": ...}, "registered_name": None}`."""
+    `{"module": "keras", "class_name": "DTypePolicy", "config": {"name": ...}, "registered_name": None}` (module
+    "keras.dtype_policies" for the quantized policies and `DTypePolicyMap`)."""
     if not isinstance(policy, DTypePolicy):
         raise TypeError(f"`serialize` expects a DTypePolicy. Received: {policy!r} of type {type(policy).__name__}")
-    return {"module": "keras", "class_name": type(policy).__name__, "config": policy.get_config(),
-            "registered_name": None}
+    return serialize_policy(policy)
 
 
 def deserialize(config: dict, custom_objects: dict | None = None) -> DTypePolicy:
@@ -31,7 +41,7 @@ def deserialize(config: dict, custom_objects: dict | None = None) -> DTypePolicy
     cls = classes.get(config.get("class_name"))
     if cls is None:
         raise ValueError(f"Unknown dtype policy class {config.get('class_name')!r}; kgraph knows "
-                         f"{sorted(ALL_OBJECTS_DICT)} (quantized policies are not built).")
+                         f"{sorted(ALL_OBJECTS_DICT)}.")
     return cls.from_config(config["config"])
 
 
@@ -39,7 +49,8 @@ def get(identifier) -> DTypePolicy:
     """A policy from None (the global policy), a name ("mixed_float16", "float32"), a config dict or a policy.
 
     Args:
-        identifier: None, a string, a dict from `serialize`, a `DTypePolicy`, or a NumPy/JAX dtype.
+        identifier: None, a string (a float policy's name, or a quantized one's such as "int8_from_float32"), a
+            dict from `serialize`, a `DTypePolicy`, or a NumPy/JAX dtype.
     """
     if identifier is None:
         return dtype_policy.dtype_policy()
@@ -48,9 +59,14 @@ def get(identifier) -> DTypePolicy:
     if isinstance(identifier, dict):
         return deserialize(identifier)
     if isinstance(identifier, str):
+        if identifier.startswith(QUANTIZATION_MODES):
+            return quantized_policy(identifier)
         return DTypePolicy(identifier)
     try:
         return DTypePolicy(canonical_dtype(identifier))
     except (TypeError, ValueError):
         raise ValueError("Cannot interpret `dtype` argument. Expected a string or an instance of DTypePolicy. "
                          f"Received: dtype={identifier}") from None
+
+
+DTypePolicyMap._resolve = staticmethod(get)

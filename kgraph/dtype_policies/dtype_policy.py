@@ -68,8 +68,8 @@ class DTypePolicy:
         return self._variable_dtype
 
     @property
-    def quantization_mode(self) -> None:
-        """Always None: kgraph has no quantized policies."""
+    def quantization_mode(self) -> str | None:
+        """The quantization mode ("int8", …) of a quantized policy; None for a float policy."""
         return self._quantization_mode
 
     def get_config(self) -> dict:

@@ -19,7 +19,7 @@ from kgraph.rematerialization import get_current_remat_mode, rematerialized_call
 from kgraph.symbolic_scope import SymbolicScope
 from kgraph.variables import Variable
 from kgraph import allocation
-from kgraph.paths import name_scope, scoped
+from kgraph.paths import current_path, name_scope, scoped
 import numpy as np
 import math
 from kgraph import ops
@@ -93,6 +93,7 @@ class Layer:
             @functools.wraps(build)
             def wrapped(self, *args, **kwargs):
                 with name_scope(self.name, caller=self):
+                    self._path = current_path()
                     result = build(self, *args, **kwargs)
                 self.built = True
                 return result
@@ -107,6 +108,7 @@ class Layer:
         object.__setattr__(self, "_layers", [])
         self.name = name or unique_name(snake_case(type(self).__name__))
         self._trainable = bool(trainable)
+        self._path = None
         self._dtype_policy = dtype_policies.get(dtype)
         self.autocast = autocast
         self.activity_regularizer = regularizers.get(activity_regularizer)
@@ -150,7 +152,26 @@ class Layer:
 
     @dtype_policy.setter
     def dtype_policy(self, value) -> None:
-        self._dtype_policy = dtype_policies.get(value)
+        policy = dtype_policies.get(value)
+        if isinstance(self._dtype_policy, dtype_policies.DTypePolicyMap) and self.path:
+            if self.path in self._dtype_policy:
+                del self._dtype_policy[self.path]
+            self._dtype_policy[self.path] = policy
+        else:
+            self._dtype_policy = policy
+        if policy.quantization_mode is not None and self.built and not getattr(self, "_is_quantized", False):
+            self.quantize(policy.quantization_mode)
+
+    @property
+    def path(self) -> str | None:
+        """The layer's path under the name scopes it was built in ("outer/dense"); None before `build`."""
+        return self._path
+
+    def _policy(self) -> dtype_policies.DTypePolicy:
+        """The layer's own policy: its entry in a `DTypePolicyMap`, looked up by path."""
+        if isinstance(self._dtype_policy, dtype_policies.DTypePolicyMap) and self.path:
+            return self._dtype_policy[self.path]
+        return self._dtype_policy
 
     @property
     def dtype(self) -> str:
@@ -160,12 +181,22 @@ class Layer:
     @property
     def compute_dtype(self) -> str:
         """The dtype the layer computes in: floating inputs and weights are cast to it."""
-        return autocast.effective_compute_dtype(self._dtype_policy.compute_dtype)
+        return autocast.effective_compute_dtype(self._policy().compute_dtype)
 
     @property
     def variable_dtype(self) -> str:
         """The dtype the layer creates its weights in."""
-        return self._dtype_policy.variable_dtype
+        return self._policy().variable_dtype
+
+    @property
+    def quantization_mode(self) -> str | None:
+        """The layer's quantization mode ("int8", …), None when not quantized."""
+        return self._policy().quantization_mode
+
+    def quantize(self, mode=None, type_check: bool = True, config=None) -> None:
+        """Quantizes the layer's weights in place; layers that can be quantized override it (Dense, EinsumDense,
+        Embedding)."""
+        raise NotImplementedError(f"Layer {type(self).__name__} does not have a `quantize` method implemented.")
 
     @property
     def input_dtype(self) -> str:
@@ -446,14 +477,18 @@ class Layer:
     def _obj_type(self) -> str:
         return "Layer"
 
+    def _stored_variables(self) -> list[Variable]:
+        """The layer's own variables in the order files store them: trainable, then non-trainable."""
+        return self._trainable_variables + self._non_trainable_variables
+
     def save_own_variables(self, store) -> None:
-        """Writes the layer's own variables into `store` as "0", "1", …: trainable, then non-trainable."""
-        for i, variable in enumerate(self._trainable_variables + self._non_trainable_variables):
+        """Writes the layer's own variables into `store` as "0", "1", … in `_stored_variables()` order."""
+        for i, variable in enumerate(self._stored_variables()):
             store[str(i)] = variable.numpy()
 
     def load_own_variables(self, store) -> None:
         """Assigns the layer's own variables from `store` ("0", "1", …); checks count and shapes before any change."""
-        variables = self._trainable_variables + self._non_trainable_variables
+        variables = self._stored_variables()
         if len(store.keys()) != len(variables):
             hint = "" if variables or self.built else (
                 " The layer was never built: implement `build_from_config()` (and `get_build_config()`) so that "

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import re
+import warnings
 
 from kgraph import tree
 from kgraph.keras_tensor import KerasTensor
@@ -11,6 +13,8 @@ from kgraph.layers.layer import Layer, snake_case, unique_name
 from kgraph.models.saving_methods import SavingMethods
 from kgraph.models.summary import format_summary
 from kgraph.models.trainer import Trainer
+from kgraph.quantizers import quantize_layer
+from kgraph.quantizers.quantization_config import validate_and_resolve_config
 from kgraph.saving.object_registration import register_namespace
 
 register_namespace("models", lambda: importlib.import_module("kgraph.models"))
@@ -57,6 +61,50 @@ class Model(SavingMethods, Trainer, Layer):
             if layer.name == name:
                 return layer
         raise ValueError(f"No such layer: {name!r}. Existing layers are: {[l.name for l in layers]}.")
+
+    def quantize(self, mode=None, config=None, filters=None, **kwargs) -> None:
+        """Quantizes the weights of every layer that can be quantized (Dense, EinsumDense, Embedding), as Keras'
+        `Model.quantize` does; layers without a `quantize` are skipped with a warning.
+
+        Args:
+            mode: "int8", or "int4" (Dense layers only; the others are skipped with a warning). "float8", "gptq"
+                and "awq" raise NotImplementedError.
+            config: a `kgraph.quantizers.QuantizationConfig` choosing the quantizers; optional with `mode`.
+            filters: which layers to quantize: a regex searched in layer names, a list of them, or a callable
+                taking the layer.
+        """
+        type_check = kwargs.pop("type_check", True)
+        if kwargs:
+            raise ValueError(f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}")
+        if filters is not None and not isinstance(filters, (str, list, tuple)) and not callable(filters):
+            raise ValueError("The `filters` argument must be a regex string, a list of regex strings, or a callable. "
+                             f"Received: {type(filters)}")
+        quantize_layer.refuse_mode(self, validate_and_resolve_config(mode, config).mode)
+        modified = False
+        for layer in self._flatten_layers():
+            if len(layer._flatten_layers()) != 1 or not _selected(layer, filters):
+                continue
+            try:
+                layer.quantize(mode, type_check=type_check, config=config)
+                modified = True
+            except NotImplementedError as e:
+                warnings.warn(str(e), stacklevel=2)
+        if modified:
+            self._executables, self._programs = {}, {}
+            self.train_function = self.test_function = self.predict_function = None
+            self._retrack_after_quantize()
+
+    def _retrack_after_quantize(self) -> None:
+        """A compiled model trains the weights left in float after `quantize`; an optimizer already built for the
+        float kernels starts over (with a warning), where Keras' next `fit` fails on the changed variable list."""
+        if getattr(self, "_trainable_snapshot", None) is not None:
+            self._trainable_snapshot = list(self.trainable_weights)
+        optimizer = getattr(self, "optimizer", None)
+        if optimizer is not None and getattr(optimizer, "state", None) is not None:
+            optimizer.state = None
+            warnings.warn(f"Model {self.name!r} was quantized after training: its optimizer's state (slots and "
+                          "iteration count, built for the float kernels) is reset for the weights left to train.",
+                          stacklevel=3)
 
     def reset_state(self) -> None:
         """Zeroes the states of every stateful layer (RNNs with `stateful=True`), as the Keras FAQ's reset_states()."""
@@ -114,3 +162,15 @@ def _functional_subclass(cls: type, functional: type) -> type:
         _functional_subclasses[cls] = type(cls.__name__, (cls, functional),
                                            {"__module__": cls.__module__, "_keras_user_class": cls})
     return _functional_subclasses[cls]
+
+
+def _selected(layer: Layer, filters) -> bool:
+    """Whether `Model.quantize(filters=...)` picks `layer`: a regex (or list of them) searched in its name, or a
+    callable."""
+    if filters is None:
+        return True
+    if isinstance(filters, str):
+        return bool(re.search(filters, layer.name))
+    if isinstance(filters, (list, tuple)):
+        return any(re.search(pattern, layer.name) for pattern in filters)
+    return bool(filters(layer))

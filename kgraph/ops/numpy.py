@@ -103,6 +103,9 @@ def divide_no_nan(x1, x2):
 
 
 def matmul(x1, x2):
+    """NumPy matmul; two int8 operands multiply into int32, as Keras' int8 matmul does."""
+    if dtype_of(x1) == "int8" and dtype_of(x2) == "int8":
+        return apply("matmul_integer", x1, x2)
     return apply("matmul", *promote(x1, x2))
 
 

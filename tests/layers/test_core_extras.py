@@ -196,7 +196,10 @@ def test_dense_family_configs_serialize_constraints_and_quantization_as_keras(fa
     lambda **kw: kgraph.layers.EinsumDense("ab,bc->ac", 3, **kw),
     lambda **kw: kgraph.layers.Embedding(3, 4, **kw),
 ], ids=["dense", "einsum_dense", "embedding"])
-@pytest.mark.parametrize("argument", ["lora_rank", "quantization_config"])
-def test_lora_and_quantization_are_refused_by_name_not_ignored(factory, argument):
-    with pytest.raises(ValueError, match=f"`{argument}` is not supported by kgraph.*{argument}=4"):
+@pytest.mark.parametrize("argument,message", [
+    ("lora_rank", "`lora_rank` is not supported by kgraph.*lora_rank=4"),
+    ("quantization_config", "`quantization_config` must be a `kgraph.quantizers.QuantizationConfig`.*=4"),
+])
+def test_lora_and_bad_quantization_configs_are_refused_by_name_not_ignored(factory, argument, message):
+    with pytest.raises(ValueError, match=message):
         factory(**{argument: 4})

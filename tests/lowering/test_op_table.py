@@ -94,6 +94,7 @@ CORE = [
     ("constant_scalar", lambda x: ops.add(ops.sum(x), 1.0), (A,)),
     ("identity", lambda x: x.trace.emit("identity", [x], {}), (A,)),
     ("matmul", ops.matmul, (A, M)), ("matmul_batched", ops.matmul, (T, M)),
+    ("matmul_integer", ops.matmul, (S, Const((M * 40).astype("int8")))),
     ("sum", lambda x: ops.sum(x, axis=1), (A,)), ("sum_all", ops.sum, (A,)),
     ("sum_int32", lambda x: ops.sum(x, axis=0), (IA,)),
     ("sum_keepdims", lambda x: ops.sum(x, axis=(0, 2), keepdims=True), (T,)),

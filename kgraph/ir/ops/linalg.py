@@ -31,3 +31,15 @@ def _matmul(types):
 
 
 register("matmul", _matmul, num_inputs=2, doc="NumPy matmul: batched matrix product")
+
+
+def _matmul_integer(types):
+    a, b = types
+    if a.dtype != "int8" or b.dtype != "int8":
+        raise ShapeError(f"matmul_integer needs two int8 inputs, got {a.dtype} and {b.dtype}")
+    (product,) = _matmul(types)
+    return [TensorType("int32", product.shape)]
+
+
+register("matmul_integer", _matmul_integer, num_inputs=2,
+         doc="matmul of two int8 tensors accumulated and returned in int32 (Keras' int8 matmul)")

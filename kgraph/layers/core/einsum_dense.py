@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 
-from kgraph import activations, constraints, initializers, ops, regularizers
-from kgraph.layers.core.low_rank import refuse_lora_and_quantization
+from kgraph import activations, constraints, initializers, ops, quantizers, regularizers
+from kgraph.layers.core.low_rank import quantization_config_of, refuse_lora
 from kgraph.layers.layer import Layer
+from kgraph.ops.dispatch import dtype_of
+from kgraph.quantizers import einsum_info, quantize_layer
 
 _FORMS = (("([a-zA-Z]+),([a-zA-Z]+)->([a-zA-Z]+)", None), (r"\.\.\.([a-zA-Z]+),([a-zA-Z]+)->\.\.\.([a-zA-Z]+)", "left"),
           (r"([a-zA-Z]{2,})\.\.\.,([a-zA-Z]+)->([a-zA-Z]+)\.\.\.", "right"))
@@ -24,6 +26,7 @@ class EinsumDense(Layer):
         kernel_initializer, bias_initializer: initializers of the kernel and the bias.
         kernel_regularizer, bias_regularizer: penalties added to the loss.
         kernel_constraint, bias_constraint: constraints applied after each update.
+        quantization_config: the `kgraph.quantizers.QuantizationConfig` of a quantized layer (set by `quantize`).
     """
 
     def __init__(self, equation: str, output_shape, activation=None, bias_axes: str | None = None,
@@ -31,7 +34,8 @@ class EinsumDense(Layer):
                  bias_regularizer=None, kernel_constraint=None, bias_constraint=None, lora_rank=None,
                  quantization_config=None, **kwargs):
         super().__init__(**kwargs)
-        refuse_lora_and_quantization(self, lora_rank, quantization_config)
+        refuse_lora(self, lora_rank)
+        self.quantization_config = quantization_config_of(quantization_config)
         self.equation = equation
         self.partial_output_shape = (output_shape,) if isinstance(output_shape, int) else tuple(output_shape)
         self.activation = activations.get(activation)
@@ -45,9 +49,13 @@ class EinsumDense(Layer):
 
     def build(self, input_shape):
         kernel_shape, bias_shape = self._weight_shapes(tuple(input_shape))
-        self.kernel = self.add_weight(shape=kernel_shape, initializer=self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
-                                      name="kernel")
+        self._input_rank = len(input_shape)
+        if self.quantization_mode is not None:
+            self._quantized_build(kernel_shape, self.quantization_mode, self.quantization_config)
+        else:
+            self.kernel = self.add_weight(shape=kernel_shape, initializer=self.kernel_initializer,
+                                          regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
+                                          name="kernel")
         self.bias = None
         if bias_shape is not None:
             self.bias = self.add_weight(shape=bias_shape, initializer=self.bias_initializer,
@@ -104,10 +112,62 @@ class EinsumDense(Layer):
         return kernel, bias
 
     def call(self, inputs):
-        x = ops.einsum(self.equation, inputs, self.kernel)
+        if self.quantization_mode == "int8":
+            info = self._quantization_info
+            x = quantize_layer.contraction(
+                self._contract, inputs, self.kernel, self.kernel_scale, self.inputs_quantizer, self.compute_dtype,
+                axis=tuple(info.input_reduced_axes),
+                adjust_inputs_scale=lambda scale: einsum_info.scale_for_output(info, scale, "input"),
+                float_kernel=lambda: ops.divide(ops.cast(self.kernel, self.compute_dtype),
+                                                einsum_info.scale_for_kernel(info, self.kernel_scale)))
+        else:
+            x = ops.einsum(self.equation, inputs, self.kernel)
         if self.bias is not None:
             x = ops.add(x, self.bias)
         return self.activation(x)
+
+    def _contract(self, inputs, kernel):
+        """The layer's einsum; two int8 operands contract in int32, as Keras' int8 einsum does."""
+        if dtype_of(inputs) == "int8" and dtype_of(kernel) == "int8":
+            inputs, kernel = ops.cast(inputs, "int32"), ops.cast(kernel, "int32")
+        return ops.einsum(self.equation, inputs, kernel)
+
+    @property
+    def _quantization_info(self) -> einsum_info.EinsumQuantization:
+        return einsum_info.analyze(self.equation, self._input_rank)
+
+    def quantize(self, mode=None, type_check: bool = True, config=None) -> None:
+        """Stores the kernel in int8 with a scale per output position (`kernel_scale`, shaped as Keras shapes it
+        from the equation); calls then quantize the inputs over the contracted axes and contract in integers.
+
+        Args:
+            mode: "int8" (the only mode kgraph implements; the others raise NotImplementedError).
+            type_check: refuse subclasses, which may compute differently.
+            config: a `kgraph.quantizers.Int8QuantizationConfig` choosing the weight and input quantizers.
+        """
+        config = quantize_layer.resolve(self, mode, config, type_check, EinsumDense)
+        info = self._quantization_info
+        kernel_value, kernel_scale = quantize_layer.weight_quantizer(config, tuple(info.kernel_reduced_axes))(
+            self.kernel, to_numpy=True)
+        quantize_layer.drop_weight(self, self.kernel)
+        self._quantized_build(tuple(self.kernel.shape), config.mode, config)
+        self.kernel.assign(kernel_value)
+        self.kernel_scale.assign(einsum_info.scale_for_output(info, kernel_scale, "kernel"))
+        quantize_layer.mark_quantized(self, config.mode, config)
+
+    def _quantized_build(self, kernel_shape, mode, config) -> None:
+        quantize_layer.refuse_mode(self, mode, ("int8",))
+        self.inputs_quantizer = quantize_layer.inputs_quantizer(config)
+        self.kernel = quantize_layer.add_weight(self, "kernel", kernel_shape, "zeros", "int8")
+        scale_shape = einsum_info.kernel_scale_shape(self._quantization_info, kernel_shape)
+        self.kernel_scale = quantize_layer.add_weight(self, "kernel_scale", scale_shape, "ones")
+        self._is_quantized = True
+
+    def _stored_variables(self):
+        """Keras' order: kernel, bias, then the quantized kernel's scale."""
+        if self.quantization_mode is None:
+            return super()._stored_variables()
+        return [v for v in (self.kernel, self.bias, self.kernel_scale) if v is not None]
 
     def get_config(self) -> dict:
         return {
@@ -123,5 +183,5 @@ class EinsumDense(Layer):
             "activity_regularizer": regularizers.serialize(self.activity_regularizer),
             "kernel_constraint": constraints.serialize(self.kernel_constraint),
             "bias_constraint": constraints.serialize(self.bias_constraint),
-            "quantization_config": None,
+            "quantization_config": quantizers.serialize(self.quantization_config),
         }
