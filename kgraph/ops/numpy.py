@@ -10,6 +10,7 @@ from kgraph.ir.types import canonical_dtype, is_float
 from kgraph.ops.dispatch import apply, convert, dtype_of, promote, unwrap
 from kgraph import config
 from kgraph.ops.dispatch import result_dtype
+from kgraph.tracing import SymbolicDim, SymbolicTensor, symbolic_shape
 import jax.numpy as jnp
 
 
@@ -185,12 +186,33 @@ def argmin(x, axis=None, keepdims=False):
 
 def reshape(x, newshape):
     """Reshape; -1 is inferred, and a None (unknown) dim is copied from x's dim at the same index."""
-    if isinstance(newshape, int):
+    if isinstance(newshape, (int, SymbolicDim)):
         newshape = (newshape,)
+    newshape = _traced_reshape_dims(x, tuple(newshape))
     shape = tuple(0 if d is None else int(d) for d in newshape)
     if 0 in tuple(d for d in newshape if d is not None):
         raise ValueError(f"reshape: zero-sized dims are not supported, got newshape={tuple(newshape)}")
     return apply("reshape", x, shape=shape)
+
+
+def _traced_reshape_dims(x, newshape: tuple) -> tuple:
+    """A SymbolicDim in `newshape` is x's own dim at its index (kept, as None) or else the one inferred dim (-1)."""
+    own = static_shape(x)
+    symbols = unwrap(x).type.shape if isinstance(unwrap(x), SymbolicTensor) else ()
+    dims = []
+    for i, d in enumerate(newshape):
+        if isinstance(d, SymbolicDim) and i < len(symbols) and symbols[i] == d.dim and own[i] is None:
+            d = None
+        dims.append(d)
+    traced = [i for i, d in enumerate(dims) if isinstance(d, SymbolicDim)]
+    if not traced:
+        return tuple(dims)
+    if len(traced) > 1 or -1 in dims:
+        raise ValueError(f"reshape: the shape {newshape} has dims known only when the model runs that are not "
+                         f"x's own dims at their index (x has shape {own}); reshape takes one such dim, standing "
+                         "for the -1 it is computed as")
+    dims[traced[0]] = -1
+    return tuple(dims)
 
 
 def transpose(x, axes=None):
@@ -227,14 +249,23 @@ def full_like(x, fill_value, dtype=None):
     return apply("full_like", x, value=fill_value, dtype=canonical_dtype(dtype) if dtype else None)
 
 
-def shape(x) -> tuple:
-    """The shape, with None for dims unknown until run time."""
+def static_shape(x) -> tuple:
+    """The shape with None for dims unknown until run time: what kgraph's own shape checks read."""
     return tuple(unwrap(x).shape)
 
 
+def shape(x) -> tuple:
+    """The shape. Inside a traced `call`, a dim unknown until run time (the batch) is a `SymbolicDim`: an int-like
+    that creation and random functions, reshape, tile and arithmetic take, sized per batch when the model runs."""
+    x = unwrap(x)
+    if isinstance(x, SymbolicTensor):
+        return symbolic_shape(x)
+    return tuple(x.shape)
+
+
 def ndim(x) -> int:
-    return len(shape(x))
+    return len(static_shape(x))
 
 
 def size(x) -> int:
-    return int(np.prod(shape(x)))
+    return int(np.prod(static_shape(x)))
