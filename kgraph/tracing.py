@@ -93,10 +93,11 @@ class Trace:
             value = self.graph.add_param(TensorType(variable.dtype, variable.shape), name)
             self._params[variable] = value
             self.variables[name] = variable
-        return SymbolicTensor(self, value)
+        return SymbolicTensor(self, self.graph.updates.get(value.name, value))
 
     def write_variable(self, variable, new_value: SymbolicTensor) -> None:
-        param = self.read_variable(variable).ir_value
+        self.read_variable(variable)
+        param = self._params[variable]
         if new_value.type != param.type:
             raise ValueError(f"assigning {new_value.type} to variable {variable.path!r} of type {param.type}")
         self.graph.updates[param.name] = new_value.ir_value
