@@ -113,11 +113,14 @@ def _dims(shape) -> tuple:
     return (shape,) if isinstance(shape, (int, np.integer, SymbolicDim)) else tuple(shape)
 
 
-def _shape(shape, fn: str = "random") -> tuple:
+def _shape(shape, fn: str) -> tuple:
     dims = _dims(shape)
     if any(isinstance(d, SymbolicDim) for d in dims):
         raise ValueError(f"`kgraph.random.{fn}` cannot take the shape {dims}: a dim known only when the model runs "
                          "(the traced batch) sizes normal, uniform, truncated_normal and randint only")
+    if any(d is None for d in dims):
+        raise ValueError(f"`kgraph.random.{fn}` needs a shape of ints, got {dims}; a batch dim unknown outside a "
+                         "layer's call (None) sizes a draw made inside `call`, where ops.shape gives it")
     return tuple(int(d) for d in dims)
 
 
@@ -132,8 +135,8 @@ def _sample(distribution: str, shape, low, high, dtype: str, seed):
     else:
         key = draw_seed(seed)
     if not traced and not isinstance(key, SymbolicTensor):
-        return get_rule("random_sample")(key, distribution=distribution, shape=_shape(dims), dtype=dtype, low=low,
-                                         high=high, seed=None)
+        return get_rule("random_sample")(key, distribution=distribution, shape=_shape(dims, distribution),
+                                         dtype=dtype, low=low, high=high, seed=None)
     refs, exprs = merge_dims(dims, offset=1)
     key = key if isinstance(key, SymbolicTensor) else trace.constant(np.asarray(key, np.uint32))
     return trace.emit("random_sample", [key, *refs], {"distribution": distribution, "shape": tuple(exprs),

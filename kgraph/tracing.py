@@ -205,6 +205,12 @@ class SymbolicDim:
     def __rtruediv__(self, other):
         return other / self.value
 
+    def __mod__(self, other):
+        return self.value % other
+
+    def __rmod__(self, other):
+        return other % self.value
+
     def __eq__(self, other):
         return isinstance(other, SymbolicDim) and other.dim == self.dim
 

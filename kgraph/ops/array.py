@@ -15,7 +15,7 @@ from kgraph.ir.ops.array import PAD_MODES
 from kgraph.ir.types import canonical_dtype, is_int
 from kgraph.ops.dispatch import apply, check_not_string, convert, dtype_of, is_symbolic, promote, unwrap
 from kgraph.ops.numpy import concatenate, expand_dims, reshape
-from kgraph.ops.numpy import static_shape
+from kgraph.ops.numpy import shape as static_shape
 from kgraph.tracing import SymbolicDim, SymbolicTensor, merge_dims, symbolic_shape
 from kgraph import config
 

@@ -9,9 +9,8 @@ import numpy as np
 
 from kgraph.ops.dispatch import apply, dtype_of
 from kgraph.ops.numpy import (
-    _float, add, cast, expand_dims, logical_and, matmul, multiply, ndim, reshape, transpose, where,
+    _float, add, cast, expand_dims, logical_and, matmul, multiply, ndim, reshape, shape, transpose, where,
 )
-from kgraph.ops.numpy import static_shape as shape
 from kgraph.ops.nn import softmax
 
 __all__ = ["dot_product_attention"]

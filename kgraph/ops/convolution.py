@@ -7,8 +7,7 @@ from typing import Sequence, Union
 
 from kgraph.ir.ops.convolution import join_layout, split_layout, window_output_dim
 from kgraph.ops.dispatch import apply, convert, dtype_of
-from kgraph.ops.numpy import _float, reshape
-from kgraph.ops.numpy import static_shape as shape
+from kgraph.ops.numpy import _float, reshape, shape
 from kgraph import config
 
 __all__ = ["average_pool", "conv", "conv_transpose", "depthwise_conv", "max_pool", "separable_conv"]

@@ -166,7 +166,7 @@ def rearrange(tensor, pattern: str, **axes_lengths):
     if sorted(left_names) != sorted(right_names) or len(set(left_names)) != len(left_names):
         raise ValueError(f"rearrange: both sides of {pattern!r} must name the same axes once each")
     x = tensor
-    dims = knp.static_shape(x)
+    dims = knp.shape(x)
     if len(dims) != len(left):
         raise ValueError(f"rearrange: {pattern!r} names {len(left)} input axes, got a tensor of rank {len(dims)}")
     sizes = {k: int(v) for k, v in axes_lengths.items()}

@@ -202,7 +202,7 @@ def meshgrid(*x, indexing="xy"):
     if indexing not in ("xy", "ij"):
         raise ValueError(f"meshgrid: indexing must be 'xy' or 'ij', got {indexing!r}")
     vectors = [knp.reshape(_tensor(v), (-1,)) for v in x]
-    sizes = [knp.static_shape(v)[0] for v in vectors]
+    sizes = [knp.shape(v)[0] for v in vectors]
     if indexing == "xy" and len(vectors) >= 2:
         sizes[0], sizes[1] = sizes[1], sizes[0]
     grids = []

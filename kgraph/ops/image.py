@@ -13,8 +13,7 @@ from kgraph.ops.image_filters import extract_patches_3d, sobel_edges, ssim
 from kgraph.ops.image_sampling import (
     affine_transform, map_coordinates, perspective_transform, scale_and_translate,
 )
-from kgraph.ops.numpy import _float, cast, clip, ndim
-from kgraph.ops.numpy import static_shape as shape
+from kgraph.ops.numpy import _float, cast, clip, ndim, shape
 from kgraph import config
 
 __all__ = [

@@ -25,7 +25,7 @@ def _channels_axis(images, data_format, op: str) -> int:
     if data_format not in ("channels_last", "channels_first"):
         raise ValueError(f"{op}: data_format must be 'channels_last' or 'channels_first', got {data_format!r}")
     if knp.ndim(images) not in (3, 4):
-        raise ValueError(f"{op} needs images of rank 3 (one image) or 4 (a batch), got shape {knp.static_shape(images)}")
+        raise ValueError(f"{op} needs images of rank 3 (one image) or 4 (a batch), got shape {knp.shape(images)}")
     return -1 if data_format == "channels_last" else -3
 
 
@@ -86,7 +86,7 @@ def pad_images(images, top_padding=None, left_padding=None, bottom_padding=None,
     (left, right, target width)."""
     images = _tensor(images)
     axis = _channels_axis(images, data_format, "pad_images")
-    height, width = knp.static_shape(images)[-3:-1] if axis == -1 else knp.static_shape(images)[-2:]
+    height, width = knp.shape(images)[-3:-1] if axis == -1 else knp.shape(images)[-2:]
     top, bottom = _extent(height, top_padding, bottom_padding, target_height, "top", "bottom", "height")
     left, right = _extent(width, left_padding, right_padding, target_width, "left", "right", "width")
     widths = [(top, bottom), (left, right)]
@@ -122,7 +122,7 @@ def extract_patches(images, size, strides=None, dilation_rate=1, padding="valid"
     kh, kw = (size, size) if isinstance(size, int) else tuple(size)
     sh, sw = (kh, kw) if strides is None else ((strides, strides) if isinstance(strides, int) else tuple(strides))
     dh, dw = (dilation_rate, dilation_rate) if isinstance(dilation_rate, int) else tuple(dilation_rate)
-    _, height, width, channels = knp.static_shape(images)
+    _, height, width, channels = knp.shape(images)
     if padding == "same":
         out_h, out_w = -(-height // sh), -(-width // sw)
         pad_h = builtins.max((out_h - 1) * sh + (kh - 1) * dh + 1 - height, 0)
@@ -159,7 +159,7 @@ def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None
         return k / k.sum()
 
     kernel = np.outer(kernel1d(sizes[1], sigmas[1]), kernel1d(sizes[0], sigmas[0]))
-    channels = knp.static_shape(images)[axis]
+    channels = knp.shape(images)[axis]
     kernel = np.tile(kernel[:, :, None, None], (1, 1, channels, 1)).astype(dtype_of(images))
     unbatched = knp.ndim(images) == 3
     if unbatched:

@@ -29,8 +29,8 @@ def sobel_edges(images, data_format=None):
     images = _tensor(images)
     data_format = _format(data_format)
     if knp.ndim(images) != 4:
-        raise ValueError(f"sobel_edges needs a batch of images (rank 4), got shape {knp.static_shape(images)}")
-    channels = knp.static_shape(images)[-1 if data_format == "channels_last" else 1]
+        raise ValueError(f"sobel_edges needs a batch of images (rank 4), got shape {knp.shape(images)}")
+    channels = knp.shape(images)[-1 if data_format == "channels_last" else 1]
     edges = []
     for kernel in (_SOBEL_Y, _SOBEL_Y.T):
         tiled = np.tile(kernel[:, :, None, None], (1, 1, channels, 1)).astype(dtype_of(images))
@@ -56,13 +56,13 @@ def ssim(image1, image2, max_val=1.0, filter_size=11, filter_sigma=1.5, k1=0.01,
     for name, image in (("image1", image1), ("image2", image2)):
         if knp.ndim(image) not in (3, 4):
             raise ValueError(f"Invalid {name} rank: expected rank 3 (single image) or rank 4 (batch of images). "
-                             f"Received input with shape: {name}.shape={knp.static_shape(image)}")
+                             f"Received input with shape: {name}.shape={knp.shape(image)}")
     unbatched = knp.ndim(image1) == 3
     if unbatched:
         image1, image2 = knp.expand_dims(image1, 0), knp.expand_dims(image2, 0)
     if data_format == "channels_last":
         image1, image2 = knp.transpose(image1, (0, 3, 1, 2)), knp.transpose(image2, (0, 3, 1, 2))
-    _, channels, height, width = knp.static_shape(image1)
+    _, channels, height, width = knp.shape(image1)
     image1, image2 = (knp.reshape(x, (-1, height, width, 1)) for x in (image1, image2))
     kernel = _gaussian(filter_size, filter_sigma).reshape(filter_size, filter_size, 1, 1).astype(dtype)
 
@@ -99,10 +99,10 @@ def extract_patches_3d(volumes, size, strides=None, dilation_rate=1, padding="va
     data_format = _format(data_format)
     if knp.ndim(volumes) not in (4, 5):
         raise ValueError(f"extract_patches_3d needs volumes of rank 4 (one volume) or 5 (a batch), got shape "
-                         f"{knp.static_shape(volumes)}")
+                         f"{knp.shape(volumes)}")
     size = _triple(size, "size")
     strides = size if strides is None else _triple(strides, "strides")
-    channels = knp.static_shape(volumes)[-1 if data_format == "channels_last" else -4]
+    channels = knp.shape(volumes)[-1 if data_format == "channels_last" else -4]
     out_dim = int(np.prod(size)) * channels
     kernel = np.eye(out_dim, dtype=dtype_of(volumes)).reshape(*size, channels, out_dim)
     unbatched = knp.ndim(volumes) == 4

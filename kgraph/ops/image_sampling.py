@@ -106,11 +106,11 @@ def map_coordinates(inputs, coordinates, order: int, fill_mode: str = "constant"
     `coordinates[0]`. `inputs` needs a static shape."""
     inputs = _tensor(inputs)
     coordinates = _tensor(coordinates)
-    shape = knp.static_shape(inputs)
-    if len(knp.static_shape(coordinates)) < 2 or knp.static_shape(coordinates)[0] != len(shape):
+    shape = knp.shape(inputs)
+    if len(knp.shape(coordinates)) < 2 or knp.shape(coordinates)[0] != len(shape):
         raise ValueError(f"First dim of `coordinates` must be the same as the rank of `inputs`, and `coordinates` of "
                          f"rank 2 at least. Received inputs with shape: {shape} and coordinates with shape "
-                         f"{knp.static_shape(coordinates)}")
+                         f"{knp.shape(coordinates)}")
     if any(d is None for d in shape):
         raise ValueError(f"map_coordinates needs `inputs` of a static shape, got {shape}")
     _check("fill_mode", fill_mode, FILL_MODES)
@@ -127,13 +127,13 @@ def _batched_images(images, data_format, op: str):
     images = _tensor(images)
     if knp.ndim(images) not in (3, 4):
         raise ValueError(f"Invalid images rank: expected rank 3 (single image) or rank 4 (batch of images). "
-                         f"Received input with shape: images.shape={knp.static_shape(images)}")
+                         f"Received input with shape: images.shape={knp.shape(images)}")
     single = knp.ndim(images) == 3
     images = knp.expand_dims(images, 0) if single else images
     if data_format == "channels_first":
         images = knp.transpose(images, (0, 2, 3, 1))
-    if any(d is None for d in knp.static_shape(images)[1:]):
-        raise ValueError(f"{op} needs images of static height, width and channels, got {knp.static_shape(images)}")
+    if any(d is None for d in knp.shape(images)[1:]):
+        raise ValueError(f"{op} needs images of static height, width and channels, got {knp.shape(images)}")
     return images, single, data_format
 
 
@@ -145,10 +145,10 @@ def _unbatched(images, single: bool, data_format: str):
 
 def _sample_images(images, rows, cols, order: int, fill_mode: str, fill_value: float):
     """Samples each channels-last image at per-pixel (row, col) coordinates of shape (batch, h, w, channels)."""
-    _, height, width, channels = knp.static_shape(images)
+    _, height, width, channels = knp.shape(images)
     flat = knp.reshape(images, (-1, height * width * channels))
     channel = np.arange(channels, dtype="float32").reshape(1, 1, 1, channels)
-    out_shape = knp.static_shape(rows)
+    out_shape = knp.shape(rows)
 
     def gather(index):
         picked = take_along_axis(flat, knp.reshape(index, (-1, int(np.prod(out_shape[1:])))), axis=1)
@@ -180,13 +180,13 @@ def affine_transform(images, transform, interpolation: str = "bilinear", fill_mo
     _check("interpolation", interpolation, INTERPOLATIONS)
     _check("fill_mode", fill_mode, FILL_MODES)
     transform = knp.cast(_tensor(transform), "float32")
-    if knp.ndim(transform) not in (1, 2) or knp.static_shape(transform)[-1] != 8:
+    if knp.ndim(transform) not in (1, 2) or knp.shape(transform)[-1] != 8:
         raise ValueError(f"Invalid transform: expected shape (8,) or (batch, 8). Received input with shape: "
-                         f"transform.shape={knp.static_shape(transform)}")
+                         f"transform.shape={knp.shape(transform)}")
     images, single, data_format = _batched_images(images, data_format, "affine_transform")
     transform = knp.reshape(transform, (-1, 1, 1, 1, 8))
     a0, a1, a2, b0, b1, b2, c0, c1 = (take(transform, i, axis=-1) for i in range(8))
-    rows, cols, chans = _grid(*knp.static_shape(images)[1:])
+    rows, cols, chans = _grid(*knp.shape(images)[1:])
     y_in = knp.add(knp.add(knp.add(knp.multiply(b0, cols), knp.multiply(b1, rows)), b2), knp.multiply(c0, chans))
     x_in = knp.add(knp.add(knp.add(knp.multiply(a0, cols), knp.multiply(a1, rows)), a2), knp.multiply(c1, chans))
     out = _sample_images(images, y_in, x_in, INTERPOLATIONS[interpolation], fill_mode, float(fill_value))
@@ -222,18 +222,18 @@ def perspective_transform(images, start_points, end_points, interpolation: str =
     _check("interpolation", interpolation, INTERPOLATIONS)
     start_points, end_points = (knp.cast(_tensor(p), "float32") for p in (start_points, end_points))
     for name, points in (("start_points", start_points), ("end_points", end_points)):
-        if knp.ndim(points) not in (2, 3) or tuple(knp.static_shape(points)[-2:]) != (4, 2):
+        if knp.ndim(points) not in (2, 3) or tuple(knp.shape(points)[-2:]) != (4, 2):
             raise ValueError(f"Invalid {name} shape: expected (4,2) for a single image or (N,4,2) for a batch. "
-                             f"Received shape: {knp.static_shape(points)}")
-    if knp.static_shape(start_points) != knp.static_shape(end_points):
+                             f"Received shape: {knp.shape(points)}")
+    if knp.shape(start_points) != knp.shape(end_points):
         raise ValueError(f"start_points and end_points must have the same shape. Received start_points.shape="
-                         f"{knp.static_shape(start_points)}, end_points.shape={knp.static_shape(end_points)}")
+                         f"{knp.shape(start_points)}, end_points.shape={knp.shape(end_points)}")
     if knp.ndim(start_points) == 2:
         start_points, end_points = knp.expand_dims(start_points, 0), knp.expand_dims(end_points, 0)
     images, single, data_format = _batched_images(images, data_format, "perspective_transform")
     coefficients = knp.reshape(_homography(start_points, end_points), (-1, 1, 1, 1, 8))
     t = [take(coefficients, i, axis=-1) for i in range(8)]
-    rows, cols, _ = _grid(*knp.static_shape(images)[1:])
+    rows, cols, _ = _grid(*knp.shape(images)[1:])
     denominator = knp.add(knp.add(knp.multiply(t[6], cols), knp.multiply(t[7], rows)), 1.0)
     x_in = knp.divide(knp.add(knp.add(knp.multiply(t[0], cols), knp.multiply(t[1], rows)), t[2]), denominator)
     y_in = knp.divide(knp.add(knp.add(knp.multiply(t[3], cols), knp.multiply(t[4], rows)), t[5]), denominator)
@@ -263,7 +263,7 @@ def scale_and_translate(images, output_shape, scale, translation, spatial_dims, 
         raise ValueError("scale_and_translate needs static `scale` and `translation` (numbers or arrays), got "
                          "symbolic tensors")
     images = _tensor(images)
-    shape = knp.static_shape(images)
+    shape = knp.shape(images)
     spatial_dims = tuple(int(d) % len(shape) for d in spatial_dims)
     scales = np.broadcast_to(np.asarray(unwrap(scale), "float32"), (len(spatial_dims),))
     translations = np.broadcast_to(np.asarray(unwrap(translation), "float32"), (len(spatial_dims),))

@@ -106,10 +106,10 @@ def matrix_rank(x, tol=None):
     """The number of singular values above `tol` (default: max(s) * max(m, n) * eps), int32."""
     x = _float(_tensor(x))
     if knp.ndim(x) < 2:
-        raise ValueError(f"matrix_rank needs a tensor of rank >= 2, got shape {knp.static_shape(x)}")
+        raise ValueError(f"matrix_rank needs a tensor of rank >= 2, got shape {knp.shape(x)}")
     s = svd(x, compute_uv=False)
     if tol is None:
-        m, n = knp.static_shape(x)[-2:]
+        m, n = knp.shape(x)[-2:]
         eps = float(np.finfo(np.dtype(dtype_of(x) if dtype_of(x) != "bfloat16" else "float32")).eps)
         tol = knp.multiply(knp.max(s, axis=-1, keepdims=True), max(m, n) * eps)
     return knp.sum(knp.cast(knp.greater(s, tol), "int32"), axis=-1)

@@ -29,9 +29,9 @@ def _complex_pair(x, name: str):
     if not isinstance(x, (tuple, list)) or len(x) != 2:
         raise ValueError(f"{name}: x must be a (real, imaginary) pair of tensors, got {type(x).__name__}")
     real, imag = promote(_float(_tensor(x[0])), _float(_tensor(x[1])))
-    if tuple(knp.static_shape(real)) != tuple(knp.static_shape(imag)):
-        raise ValueError(f"{name}: real and imaginary parts need one shape, got {knp.static_shape(real)} and "
-                         f"{knp.static_shape(imag)}")
+    if tuple(knp.shape(real)) != tuple(knp.shape(imag)):
+        raise ValueError(f"{name}: real and imaginary parts need one shape, got {knp.shape(real)} and "
+                         f"{knp.shape(imag)}")
     return real, imag
 
 
@@ -63,9 +63,9 @@ def irfft(x, fft_length=None):
 def extract_sequences(x, sequence_length, sequence_stride):
     """Frames of `sequence_length` samples every `sequence_stride` along the last axis: (..., frames, length)."""
     x = _tensor(x)
-    size = knp.static_shape(x)[-1]
+    size = knp.shape(x)[-1]
     if size is None:
-        raise ValueError(f"extract_sequences: the last axis of shape {knp.static_shape(x)} must be known")
+        raise ValueError(f"extract_sequences: the last axis of shape {knp.shape(x)} must be known")
     frames = 1 + (size - int(sequence_length)) // int(sequence_stride)
     index = np.arange(frames)[:, None] * int(sequence_stride) + np.arange(int(sequence_length))[None, :]
     return take(x, index.astype(np.int32), axis=-1)
@@ -108,16 +108,16 @@ def istft(x, sequence_length, sequence_stride, fft_length, length=None, window="
     """Inverse STFT: overlap-adds the windowed inverse transforms and divides by the summed squared window."""
     real, imag = _complex_pair(x, "istft")
     if knp.ndim(real) < 2:
-        raise ValueError(f"istft needs x of rank >= 2 (frames, bins), got shape {knp.static_shape(real)}")
+        raise ValueError(f"istft needs x of rank >= 2 (frames, bins), got shape {knp.shape(real)}")
     dtype = dtype_of(real)
-    frames = knp.static_shape(real)[-2]
+    frames = knp.shape(real)[-2]
     win = _window(window, int(sequence_length), int(fft_length), dtype)
     signal = knp.multiply(irfft((real, imag), int(fft_length)), win)
     total = int(fft_length) + int(sequence_stride) * (frames - 1)
     position = (np.arange(frames)[:, None] * int(sequence_stride) + np.arange(int(fft_length))[None, :]).reshape(-1)
     overlap = np.zeros((frames * int(fft_length), total), dtype=dtype)
     overlap[np.arange(frames * int(fft_length)), position] = 1
-    lead = tuple(knp.static_shape(signal)[:-2])
+    lead = tuple(knp.shape(signal)[:-2])
     added = knp.matmul(knp.reshape(signal, lead + (frames * int(fft_length),)), overlap)
     norm = np.zeros(total)
     np.add.at(norm, position, np.tile(win.astype(np.float64) ** 2, frames))
@@ -235,7 +235,7 @@ def slice_update(inputs, start_indices, updates):
     """`inputs` with the block at `start_indices` (static ints) replaced by `updates`."""
     inputs = _tensor(inputs)
     updates = knp.cast(_tensor(updates), dtype_of(inputs))
-    dims, block = knp.static_shape(inputs), knp.static_shape(updates)
+    dims, block = knp.shape(inputs), knp.shape(updates)
     starts = [int(unwrap(s)) if not is_symbolic(unwrap(s)) else None for s in start_indices]
     if None in starts or None in dims or None in block or len(starts) != len(dims):
         raise ValueError(f"slice_update needs static start_indices (one per axis) and known shapes, got "

@@ -133,7 +133,7 @@ def sparsemax(x, axis=-1):
     cumulative = cumsum(ordered, axis=axis)
     r_shape = [1] * rank
     r_shape[axis] = -1
-    r = np.arange(1, knp.static_shape(x)[axis] + 1).reshape(r_shape).astype(dtype_of(x))
+    r = np.arange(1, knp.shape(x)[axis] + 1).reshape(r_shape).astype(dtype_of(x))
     support = knp.greater(knp.subtract(ordered, knp.divide(knp.subtract(cumulative, 1.0), r)), 0.0)
     k = knp.sum(knp.cast(support, dtype_of(x)), axis=axis, keepdims=True)
     tau = knp.divide(knp.subtract(knp.sum(knp.where(support, cumulative, 0.0), axis=axis, keepdims=True), 1.0), k)
@@ -141,9 +141,9 @@ def sparsemax(x, axis=-1):
 
 
 def _same_shape(name: str, target, output):
-    if tuple(knp.static_shape(target)) != tuple(knp.static_shape(output)):
-        raise ValueError(f"{name}: target and output must have the same shape, got {knp.static_shape(target)} and "
-                         f"{knp.static_shape(output)}")
+    if tuple(knp.shape(target)) != tuple(knp.shape(output)):
+        raise ValueError(f"{name}: target and output must have the same shape, got {knp.shape(target)} and "
+                         f"{knp.shape(output)}")
 
 
 def binary_crossentropy(target, output, from_logits=False):
@@ -182,13 +182,13 @@ def categorical_crossentropy(target, output, from_logits=False, axis=-1):
 def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
     """Cross-entropy between integer class targets and probabilities (or logits) along `axis`."""
     target, output = knp.cast(_tensor(target), "int32"), _float(_tensor(output))
-    if knp.ndim(target) == knp.ndim(output) and knp.static_shape(target)[-1] == 1:
+    if knp.ndim(target) == knp.ndim(output) and knp.shape(target)[-1] == 1:
         target = knp.squeeze(target, -1)
-    if tuple(knp.static_shape(target)) != tuple(knp.static_shape(output)[:-1]):
+    if tuple(knp.shape(target)) != tuple(knp.shape(output)[:-1]):
         raise ValueError(f"sparse_categorical_crossentropy: target must have output's shape up to the last dim, got "
-                         f"{knp.static_shape(target)} and {knp.static_shape(output)}")
+                         f"{knp.shape(target)} and {knp.shape(output)}")
     log_prob = _log_probabilities(output, from_logits, axis)
-    labels = one_hot(target, knp.static_shape(output)[axis], axis=axis, dtype=dtype_of(output))
+    labels = one_hot(target, knp.shape(output)[axis], axis=axis, dtype=dtype_of(output))
     return knp.negative(knp.sum(knp.multiply(labels, log_prob), axis=axis))
 
 
@@ -209,8 +209,8 @@ def multi_hot(inputs, num_classes=None, axis=-1, dtype=None, sparse=False, **kwa
 def psnr(x1, x2, max_val):
     """Peak signal-to-noise ratio in dB."""
     x1, x2 = _tensor(x1), _tensor(x2)
-    if tuple(knp.static_shape(x1)) != tuple(knp.static_shape(x2)):
-        raise ValueError(f"psnr: x1 and x2 must have the same shape, got {knp.static_shape(x1)} and {knp.static_shape(x2)}")
+    if tuple(knp.shape(x1)) != tuple(knp.shape(x2)):
+        raise ValueError(f"psnr: x1 and x2 must have the same shape, got {knp.shape(x1)} and {knp.shape(x2)}")
     x1, x2 = _float(x1), _float(x2)
     mse = knp.mean(knp.square(knp.subtract(x1, x2)))
     log10 = math.log(10.0)
@@ -241,7 +241,7 @@ def _blocks(x, block_size: int, data_format: str, name: str):
         raise ValueError(f"{name}: data_format must be 'channels_last' or 'channels_first', got {data_format!r}")
     x = _tensor(x)
     if knp.ndim(x) != 4:
-        raise ValueError(f"{name} needs a 4-D tensor, got shape {knp.static_shape(x)}")
+        raise ValueError(f"{name} needs a 4-D tensor, got shape {knp.shape(x)}")
     return x, int(block_size)
 
 
@@ -249,11 +249,11 @@ def depth_to_space(x, block_size, data_format="channels_last"):
     """Moves channel blocks into block_size x block_size spatial tiles (pixel shuffle)."""
     x, b = _blocks(x, block_size, data_format, "depth_to_space")
     if data_format == "channels_last":
-        _, h, w, c = knp.static_shape(x)
+        _, h, w, c = knp.shape(x)
         x = knp.reshape(x, (None, h, w, b, b, c // (b * b)))
         x = knp.transpose(x, (0, 1, 3, 2, 4, 5))
         return knp.reshape(x, (None, h * b, w * b, c // (b * b)))
-    _, c, h, w = knp.static_shape(x)
+    _, c, h, w = knp.shape(x)
     x = knp.reshape(x, (None, c // (b * b), b, b, h, w))
     x = knp.transpose(x, (0, 1, 4, 2, 5, 3))
     return knp.reshape(x, (None, c // (b * b), h * b, w * b))
@@ -263,11 +263,11 @@ def space_to_depth(x, block_size, data_format="channels_last"):
     """Moves block_size x block_size spatial tiles into channels (pixel unshuffle)."""
     x, b = _blocks(x, block_size, data_format, "space_to_depth")
     if data_format == "channels_last":
-        _, h, w, c = knp.static_shape(x)
+        _, h, w, c = knp.shape(x)
         x = knp.reshape(x, (None, h // b, b, w // b, b, c))
         x = knp.transpose(x, (0, 1, 3, 2, 4, 5))
         return knp.reshape(x, (None, h // b, w // b, c * b * b))
-    _, c, h, w = knp.static_shape(x)
+    _, c, h, w = knp.shape(x)
     x = knp.reshape(x, (None, c, h // b, b, w // b, b))
     x = knp.transpose(x, (0, 1, 3, 5, 2, 4))
     return knp.reshape(x, (None, c * b * b, h // b, w // b))
@@ -279,14 +279,14 @@ def _adaptive_pool(inputs, output_size, data_format, reduce, name: str):
     x = _float(_tensor(inputs))
     spatial = knp.ndim(x) - 2
     if spatial not in (1, 2, 3):
-        raise ValueError(f"{name} needs 3-D, 4-D or 5-D inputs, got shape {knp.static_shape(x)}")
+        raise ValueError(f"{name} needs 3-D, 4-D or 5-D inputs, got shape {knp.shape(x)}")
     sizes = (output_size,) * spatial if isinstance(output_size, int) else tuple(output_size)
     first = 1 if data_format == "channels_last" else 2
     for offset, out in enumerate(sizes):
         axis = first + offset
-        n = knp.static_shape(x)[axis]
+        n = knp.shape(x)[axis]
         if n is None:
-            raise ValueError(f"{name}: spatial dims must be known, got shape {knp.static_shape(x)}")
+            raise ValueError(f"{name}: spatial dims must be known, got shape {knp.shape(x)}")
         pieces = []
         for i in range(int(out)):
             lo, hi = (i * n) // out, -((-(i + 1) * n) // out)
@@ -325,8 +325,8 @@ def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
     """Sliding blocks of an NCHW batch as columns: (N, C*kh*kw, L), as torch.nn.functional.unfold."""
     x = _tensor(x)
     if knp.ndim(x) != 4:
-        raise ValueError(f"unfold needs a 4-D (N, C, H, W) tensor, got shape {knp.static_shape(x)}")
-    _, c, h, w = knp.static_shape(x)
+        raise ValueError(f"unfold needs a 4-D (N, C, H, W) tensor, got shape {knp.shape(x)}")
+    _, c, h, w = knp.shape(x)
     index, (hp, wp), (ph, pw) = _patch_indices(h, w, kernel_size, dilation, padding, stride)
     if ph or pw:
         x = pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
@@ -339,11 +339,11 @@ def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1):
     """Sums columns of blocks back into NCHW images (N, C, H, W), as torch.nn.functional.fold."""
     x = _float(_tensor(x))
     if knp.ndim(x) != 3:
-        raise ValueError(f"fold needs a 3-D (N, C*kh*kw, L) tensor, got shape {knp.static_shape(x)}")
+        raise ValueError(f"fold needs a 3-D (N, C*kh*kw, L) tensor, got shape {knp.shape(x)}")
     height, width = _pair(output_size)
     index, (hp, wp), (ph, pw) = _patch_indices(height, width, kernel_size, dilation, padding, stride)
     taps, length = index.shape
-    c = knp.static_shape(x)[1] // taps
+    c = knp.shape(x)[1] // taps
     scatter = np.zeros((taps * length, hp * wp), dtype=dtype_of(x))
     scatter[np.arange(taps * length), index.reshape(-1)] = 1
     images = knp.matmul(knp.reshape(x, (None, c, taps * length)), scatter)
@@ -371,7 +371,7 @@ def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_
         raise ValueError(f"ctc_decode: kgraph implements strategy='greedy', got {strategy!r}")
     x = _float(_tensor(inputs))
     lengths = knp.cast(_tensor(sequence_lengths), "int32")
-    _, steps, classes = knp.static_shape(x)
+    _, steps, classes = knp.shape(x)
     mask_index = classes - 1 if mask_index is None else int(mask_index)
     indices = knp.argmax(x, axis=-1)
     scores = knp.max(x, axis=-1)

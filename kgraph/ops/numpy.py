@@ -197,7 +197,7 @@ def reshape(x, newshape):
 
 def _traced_reshape_dims(x, newshape: tuple) -> tuple:
     """A SymbolicDim in `newshape` is x's own dim at its index (kept, as None) or else the one inferred dim (-1)."""
-    own = static_shape(x)
+    own = shape(x)
     symbols = unwrap(x).type.shape if isinstance(unwrap(x), SymbolicTensor) else ()
     dims = []
     for i, d in enumerate(newshape):
@@ -276,14 +276,15 @@ def full_like(x, fill_value, dtype=None):
     return apply("full_like", x, value=fill_value, dtype=canonical_dtype(dtype) if dtype else None)
 
 
-def static_shape(x) -> tuple:
-    """The shape with None for dims unknown until run time: what kgraph's own shape checks read."""
+def shape(x) -> tuple:
+    """The shape, with None for dims unknown until run time: what kgraph's own shape checks read."""
     return tuple(unwrap(x).shape)
 
 
-def shape(x) -> tuple:
-    """The shape. Inside a traced `call`, a dim unknown until run time (the batch) is a `SymbolicDim`: an int-like
-    that creation and random functions, reshape, tile and arithmetic take, sized per batch when the model runs."""
+def traced_shape(x) -> tuple:
+    """The shape (`kgraph.ops.shape`). Inside a traced `call`, a dim unknown until run time (the batch) is a
+    `SymbolicDim`: an int-like that creation and random functions, reshape, tile and arithmetic take, sized per
+    batch when the model runs."""
     x = unwrap(x)
     if isinstance(x, SymbolicTensor):
         return symbolic_shape(x)
@@ -291,8 +292,8 @@ def shape(x) -> tuple:
 
 
 def ndim(x) -> int:
-    return len(static_shape(x))
+    return len(shape(x))
 
 
 def size(x) -> int:
-    return int(np.prod(static_shape(x)))
+    return int(np.prod(shape(x)))
