@@ -17,7 +17,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from kgraph import config
+from kgraph.ir.types import canonical_dtype
+from kgraph.lowering.jax import get_rule
 from kgraph.seeds import key, next_seed, set_seed
+from kgraph.tracing import SymbolicDim, SymbolicTensor, current_trace, merge_dims
 from kgraph.variables import Variable
 
 _generator_ids = itertools.count()
@@ -53,10 +56,10 @@ class SeedGenerator:
         """The current key (uint32[2]); advances the state."""
         value = self.state.value
         if ordered:
-            self.state.assign(value + jnp.asarray([0, 1], jnp.uint32))
+            self.state.assign(value + np.asarray([0, 1], np.uint32))
         else:
             self.state.assign((value + 1) * 5387 % 933199)
-        return jnp.asarray(value, jnp.uint32)
+        return value if isinstance(value, SymbolicTensor) else jnp.asarray(value, jnp.uint32)
 
     def get_config(self) -> dict:
         return {"seed": self._initial_seed, "name": self.name}
@@ -89,6 +92,16 @@ def draw_seed(seed):
                      f"Received: seed={seed!r} (of type {type(seed)})")
 
 
+def _eager_seed(seed, fn: str):
+    """`draw_seed(seed)` for functions that have no graph op: refused where the key is a traced value."""
+    key = draw_seed(seed)
+    if isinstance(key, SymbolicTensor):
+        raise ValueError(f"`kgraph.random.{fn}` cannot draw inside a traced `call` with a SeedGenerator: only "
+                         "normal, uniform, truncated_normal and randint record into the graph; draw with an int "
+                         "seed, or outside `call`")
+    return key
+
+
 def _float_dtype(dtype, fn: str) -> str:
     dtype = dtype or config.floatx()
     if not jnp.issubdtype(jnp.dtype(dtype), jnp.floating):
@@ -96,34 +109,61 @@ def _float_dtype(dtype, fn: str) -> str:
     return dtype
 
 
-def _shape(shape) -> tuple:
-    return tuple(int(d) for d in shape)
+def _dims(shape) -> tuple:
+    return (shape,) if isinstance(shape, (int, np.integer, SymbolicDim)) else tuple(shape)
+
+
+def _shape(shape, fn: str) -> tuple:
+    dims = _dims(shape)
+    if any(isinstance(d, SymbolicDim) for d in dims):
+        raise ValueError(f"`kgraph.random.{fn}` cannot take the shape {dims}: a dim known only when the model runs "
+                         "(the traced batch) sizes normal, uniform, truncated_normal and randint only")
+    if any(d is None for d in dims):
+        raise ValueError(f"`kgraph.random.{fn}` needs a shape of ints, got {dims}; a batch dim unknown outside a "
+                         "layer's call (None) sizes a draw made inside `call`, where ops.shape gives it")
+    return tuple(int(d) for d in dims)
+
+
+def _sample(distribution: str, shape, low, high, dtype: str, seed):
+    """Draws eagerly, or records a `random_sample` node where the key or a dim of `shape` is traced."""
+    dims = _dims(shape)
+    traced = [d for d in dims if isinstance(d, SymbolicDim)]
+    trace = traced[0].trace if traced else current_trace()
+    fold = None
+    if seed is None and traced:
+        key, fold = trace.rng(), trace.next_seed()
+    else:
+        key = draw_seed(seed)
+    if not traced and not isinstance(key, SymbolicTensor):
+        return get_rule("random_sample")(key, distribution=distribution, shape=_shape(dims, distribution),
+                                         dtype=dtype, low=low, high=high, seed=None)
+    refs, exprs = merge_dims(dims, offset=1)
+    key = key if isinstance(key, SymbolicTensor) else trace.constant(np.asarray(key, np.uint32))
+    return trace.emit("random_sample", [key, *refs], {"distribution": distribution, "shape": tuple(exprs),
+                                                      "dtype": dtype, "low": low, "high": high, "seed": fold})
 
 
 def normal(shape, mean: float = 0.0, stddev: float = 1.0, dtype=None, seed=None):
     """Samples from a normal distribution `N(mean, stddev**2)`."""
-    dtype = _float_dtype(dtype, "normal")
-    return jax.random.normal(draw_seed(seed), shape=_shape(shape), dtype=dtype) * stddev + mean
+    return _sample("normal", shape, float(mean), float(stddev), _float_dtype(dtype, "normal"), seed)
 
 
 def uniform(shape, minval: float = 0.0, maxval: float = 1.0, dtype=None, seed=None):
     """Samples uniformly from `[minval, maxval)`."""
-    dtype = _float_dtype(dtype, "uniform")
-    return jax.random.uniform(draw_seed(seed), shape=_shape(shape), dtype=dtype, minval=minval, maxval=maxval)
+    return _sample("uniform", shape, float(minval), float(maxval), _float_dtype(dtype, "uniform"), seed)
 
 
 def randint(shape, minval: int, maxval: int, dtype="int32", seed=None):
     """Samples integers uniformly from `[minval, maxval)`."""
     if dtype and not jnp.issubdtype(jnp.dtype(dtype), jnp.integer):
         raise ValueError(f"`kgraph.random.randint` requires an integer `dtype`. Received: dtype={dtype}")
-    return jax.random.randint(draw_seed(seed), shape=_shape(shape), dtype=dtype, minval=minval, maxval=maxval)
+    return _sample("randint", shape, int(minval), int(maxval), canonical_dtype(dtype or "int32"), seed)
 
 
 def truncated_normal(shape, mean: float = 0.0, stddev: float = 1.0, dtype=None, seed=None):
     """Samples from a normal distribution truncated to two standard deviations around `mean`."""
     dtype = _float_dtype(dtype, "truncated_normal")
-    sample = jax.random.truncated_normal(draw_seed(seed), shape=_shape(shape), lower=-2.0, upper=2.0, dtype=dtype)
-    return sample * stddev + mean
+    return _sample("truncated_normal", shape, float(mean), float(stddev), dtype, seed)
 
 
 def categorical(logits, num_samples: int, dtype="int32", seed=None):
@@ -133,7 +173,7 @@ def categorical(logits, num_samples: int, dtype="int32", seed=None):
         raise ValueError("`logits` should be a 2-D tensor with shape [batch_size, num_classes]. "
                          f"Received: logits={logits}")
     output_shape = (logits.shape[0], int(num_samples))
-    output = jax.random.categorical(draw_seed(seed), logits[..., None], shape=output_shape, axis=1)
+    output = jax.random.categorical(_eager_seed(seed, "categorical"), logits[..., None], shape=output_shape, axis=1)
     return output.astype(dtype)
 
 
@@ -149,32 +189,32 @@ def dropout(inputs, rate: float, noise_shape=None, seed=None):
     keep_prob = 1.0 - rate
     shape = inputs.shape if noise_shape is None else tuple(
         inputs.shape[i] if d is None else d for i, d in enumerate(noise_shape))
-    mask = jnp.broadcast_to(jax.random.bernoulli(draw_seed(seed), p=keep_prob, shape=shape), inputs.shape)
+    mask = jnp.broadcast_to(jax.random.bernoulli(_eager_seed(seed, "dropout"), p=keep_prob, shape=shape), inputs.shape)
     return jax.lax.select(mask, inputs / keep_prob, jnp.zeros_like(inputs))
 
 
 def shuffle(x, axis: int = 0, seed=None):
     """`x` with its entries along `axis` randomly permuted."""
-    return jax.random.permutation(draw_seed(seed), jnp.asarray(x), axis, independent=True)
+    return jax.random.permutation(_eager_seed(seed, "shuffle"), jnp.asarray(x), axis, independent=True)
 
 
 def gamma(shape, alpha, dtype=None, seed=None):
     """Samples from a Gamma distribution with concentration `alpha`."""
     dtype = _float_dtype(dtype, "gamma")
-    return jax.random.gamma(draw_seed(seed), alpha, shape=_shape(shape), dtype=dtype)
+    return jax.random.gamma(_eager_seed(seed, "gamma"), alpha, shape=_shape(shape, "gamma"), dtype=dtype)
 
 
 def binomial(shape, counts, probabilities, dtype=None, seed=None):
     """Samples from a Binomial distribution with `counts` trials of success probability `probabilities`."""
     dtype = _float_dtype(dtype, "binomial")
-    return jax.random.binomial(key=draw_seed(seed), n=jnp.asarray(counts), p=jnp.asarray(probabilities),
-                               shape=_shape(shape), dtype=dtype)
+    return jax.random.binomial(key=_eager_seed(seed, "binomial"), n=jnp.asarray(counts), p=jnp.asarray(probabilities),
+                               shape=_shape(shape, "binomial"), dtype=dtype)
 
 
 def beta(shape, alpha, beta, dtype=None, seed=None):
     """Samples from a Beta distribution with parameters `alpha` and `beta`."""
     dtype = _float_dtype(dtype, "beta")
-    return jax.random.beta(key=draw_seed(seed), a=jnp.asarray(alpha), b=jnp.asarray(beta), shape=_shape(shape),
+    return jax.random.beta(key=_eager_seed(seed, "beta"), a=jnp.asarray(alpha), b=jnp.asarray(beta), shape=_shape(shape, "beta"),
                            dtype=dtype)
 
 

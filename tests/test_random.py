@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 
+import kgraph
 import kgraph.random as kr
 from kgraph.variables import StateScope
 
@@ -83,3 +84,44 @@ def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match="2-D"):
         kr.categorical(jnp.zeros((3,)), 2, seed=1)
     assert kr.SeedGenerator(1).get_config()["seed"] == 1
+
+
+def _sampling_model(lib):
+    class Sampling(lib.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.seed_generator = lib.random.SeedGenerator(1337)
+
+        def call(self, inputs):
+            batch, dim = lib.ops.shape(inputs)[0], lib.ops.shape(inputs)[1]
+            normal = lib.random.normal(shape=(batch, dim), mean=1.0, stddev=2.0, seed=self.seed_generator)
+            uniform = lib.random.uniform(shape=(batch, 1), seed=self.seed_generator)
+            index = lib.random.randint(shape=(batch, 2), minval=0, maxval=9, seed=self.seed_generator)
+            tail = lib.random.truncated_normal(shape=(batch * 2, dim), seed=self.seed_generator)
+            return inputs + normal, uniform, index, tail
+
+    inputs = lib.Input((3,))
+    return lib.Model(inputs, Sampling()(inputs))
+
+
+def test_seed_generator_draws_of_a_traced_batch_match_keras_and_advance():
+    """random_sample sized by the traced batch: a compiled predict draws Keras' numbers for the generator's key,
+    and the next predict draws new ones, as the generator's state advances in both."""
+    x = np.arange(12, dtype="float32").reshape(4, 3)
+    ours, theirs = _sampling_model(kgraph), _sampling_model(keras)
+    for _ in range(2):
+        got = ours.predict(x, verbose=0)
+        want = theirs.predict(x, verbose=0)
+        for g, w in zip(got, want):
+            assert g.shape == w.shape and g.dtype == w.dtype
+            np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-6)
+    assert not np.allclose(ours.predict(x, verbose=0)[0], got[0])
+
+
+def test_random_functions_without_a_graph_op_refuse_a_traced_batch():
+    class Gamma(kgraph.layers.Layer):
+        def call(self, inputs):
+            return inputs + kgraph.random.gamma((kgraph.ops.shape(inputs)[0], 3), 2.0, seed=1)
+
+    with pytest.raises(ValueError, match="kgraph.random.gamma"):
+        Gamma()(kgraph.Input((3,)))

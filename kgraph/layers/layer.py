@@ -17,6 +17,7 @@ from kgraph.backend.naming import get_uid
 from kgraph.saving.object_registration import register_builtin, register_namespace
 from kgraph.rematerialization import get_current_remat_mode, rematerialized_call
 from kgraph.symbolic_scope import SymbolicScope
+from kgraph.random import SeedGenerator
 from kgraph.variables import Variable
 from kgraph import allocation
 from kgraph.paths import current_path, name_scope, scoped
@@ -133,6 +134,8 @@ class Layer:
                     layers.append(item)
             if isinstance(value, Variable):
                 self._track_variable(value)
+            if isinstance(value, SeedGenerator):
+                self.__dict__.setdefault("_seed_generators", []).append(value)
         object.__setattr__(self, name, value)
 
     def _track_variable(self, variable: Variable) -> None:
@@ -241,7 +244,11 @@ class Layer:
                     result.append(v)
         return result
 
-    variables = weights
+    @property
+    def variables(self) -> list[Variable]:
+        """The weights, then the states of the SeedGenerators the layers hold (all state a call reads, as Keras)."""
+        states = [g.state for layer in self._flatten_layers() for g in layer.__dict__.get("_seed_generators", ())]
+        return self.weights + [v for i, v in enumerate(states) if all(v is not w for w in states[:i])]
 
     @property
     def trainable_weights(self) -> list[Variable]:
@@ -253,7 +260,9 @@ class Layer:
     def non_trainable_weights(self) -> list[Variable]:
         return [v for v in self.weights if not v.trainable] if self.trainable else self.weights
 
-    non_trainable_variables = non_trainable_weights
+    @property
+    def non_trainable_variables(self) -> list[Variable]:
+        return [v for v in self.variables if not v.trainable] if self.trainable else self.variables
 
     def get_weights(self) -> list:
         return [np.asarray(v.numpy()) for v in self.weights]

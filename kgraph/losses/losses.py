@@ -63,8 +63,8 @@ def _as_pair(y_true, y_pred):
 
 
 def _same_dims(a: tuple, b: tuple) -> bool:
-    """Whether two shapes agree, where a dim unknown while tracing (None) matches any."""
-    return len(a) == len(b) and all(x is None or y is None or x == y for x, y in zip(a, b))
+    """Whether two shapes agree, where a dim unknown while tracing (None or a traced dim) matches any."""
+    return len(a) == len(b) and all(not isinstance(x, int) or not isinstance(y, int) or x == y for x, y in zip(a, b))
 
 
 def _check_same_shape(target, output, what: str) -> None:

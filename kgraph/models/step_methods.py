@@ -85,7 +85,7 @@ class StepMethods:
     def _stateless_partition(self):
         if getattr(self, "_trainable_snapshot", None) is not None:
             return self._partition()
-        return self.trainable_weights, self.non_trainable_weights
+        return self.trainable_weights, self.non_trainable_variables
 
     @property
     def losses(self) -> list:

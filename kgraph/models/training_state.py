@@ -54,8 +54,8 @@ class TrainingState:
 
     def _partition(self):
         snapshot = {id(v) for v in self._trainable_snapshot}
-        weights = self.weights
-        return [v for v in weights if id(v) in snapshot], [v for v in weights if id(v) not in snapshot]
+        variables = self.variables
+        return [v for v in variables if id(v) in snapshot], [v for v in variables if id(v) not in snapshot]
 
     def _param_index(self, program: Program, trainable: list, frozen: list) -> ParamIndex:
         names = {id(var): name for name, var in program.variables.items()}
@@ -178,4 +178,4 @@ class TrainingState:
     def _partition_for_inference(self):
         if self.compiled and getattr(self, "_trainable_snapshot", None) is not None:
             return self._partition()
-        return self.weights, []
+        return self.variables, []

@@ -8,9 +8,10 @@ from kgraph.ops.numpy import (
     convert_to_tensor, cos, divide, divide_no_nan, dot, equal, exp, expand_dims, expm1, floor, floor_divide,
     full_like, greater, greater_equal, less, less_equal, log, log1p, logical_and, logical_not, logical_or,
     logsumexp, matmul, max, maximum, mean, min, minimum, mod, multiply, ndim, negative, not_equal,
-    ones_like, power, prod, reciprocal, reshape, round, rsqrt, shape, sign, sin, size, sqrt, square,
+    ones_like, power, prod, reciprocal, reshape, round, rsqrt, sign, sin, size, sqrt, square,
     squeeze, std, stop_gradient, subtract, sum, tanh, transpose, true_divide, var, where, zeros_like,
 )
+from kgraph.ops.numpy import traced_shape as shape  # noqa: E402
 from kgraph.ops.array import *  # noqa: F401,F403,E402
 from kgraph.ops.attention import *  # noqa: F401,F403,E402
 from kgraph.ops.control_flow import *  # noqa: F401,F403,E402

@@ -16,6 +16,7 @@ from kgraph.ir.types import canonical_dtype, is_int
 from kgraph.ops.dispatch import apply, check_not_string, convert, dtype_of, is_symbolic, promote, unwrap
 from kgraph.ops.numpy import concatenate, expand_dims, reshape
 from kgraph.ops.numpy import shape as static_shape
+from kgraph.tracing import SymbolicDim, SymbolicTensor, merge_dims, symbolic_shape
 from kgraph import config
 
 __all__ = [
@@ -191,11 +192,27 @@ def pad(x, pad_width, mode="constant", constant_values=None):
 def tile(x, repeats):
     """`x` repeated whole `repeats[i]` times along axis i; shorter `repeats` are padded with 1s, as np.tile."""
     x = _tensor(x)
-    repeats = (int(repeats),) if isinstance(repeats, (int, np.integer)) else tuple(int(r) for r in repeats)
+    repeats = (repeats,) if isinstance(repeats, (int, np.integer, SymbolicDim)) else tuple(repeats)
+    if any(isinstance(r, SymbolicDim) for r in repeats):
+        return _traced_tile(x, repeats)
+    repeats = tuple(int(r) for r in repeats)
     rank = len(static_shape(x))
     for _ in range(len(repeats) - rank):
         x = expand_dims(x, 0)
     return apply("tile", x, repeats=(1,) * (rank - len(repeats)) + repeats)
+
+
+def _traced_tile(x, repeats: tuple):
+    """tile by dims known only at run time: a static tile, then a broadcast along the axes of size 1 they repeat."""
+    rank = max(len(static_shape(x)), len(repeats))
+    repeats = (1,) * (rank - len(repeats)) + repeats
+    x = tile(x, tuple(1 if isinstance(r, SymbolicDim) else r for r in repeats))
+    dims = (1,) * (rank - len(static_shape(x))) + static_shape(x)
+    for axis, (r, d) in enumerate(zip(repeats, dims)):
+        if isinstance(r, SymbolicDim) and d != 1:
+            raise ValueError(f"tile: repeats {repeats} repeat axis {axis} of size {d} by a dim known only when the "
+                             "model runs; tile takes such a dim only for axes of size 1")
+    return broadcast_to(x, tuple(r if isinstance(r, SymbolicDim) else None for r in repeats))
 
 
 def repeat(x, repeats, axis=None):
@@ -224,6 +241,8 @@ def broadcast_to(x, shape):
     """`x` broadcast to `shape` by NumPy's rule; a None in `shape` keeps x's (possibly unknown) dim there."""
     x = _tensor(x)
     dims, target = static_shape(x), tuple(shape)
+    if any(isinstance(d, SymbolicDim) for d in target):
+        return _traced_broadcast_to(x, target)
     lead = len(target) - len(dims)
     if lead < 0:
         raise ValueError(f"broadcast_to: cannot broadcast shape {dims} to the shorter shape {target}")
@@ -236,6 +255,21 @@ def broadcast_to(x, shape):
             raise ValueError(f"broadcast_to: cannot broadcast shape {dims} to shape {target}")
         expand.append(1 if want is None else int(want))
     return apply("broadcast_to", x, shape=tuple(expand))
+
+
+def _traced_broadcast_to(x, target: tuple):
+    """Broadcasting against a zero tensor of the target shape, which holds dims known only at run time."""
+    lead = len(target) - len(static_shape(x))
+    if lead < 0:
+        raise ValueError(f"broadcast_to: cannot broadcast shape {static_shape(x)} to the shorter shape {target}")
+    own = symbolic_shape(x) if isinstance(unwrap(x), SymbolicTensor) else static_shape(x)
+    target = tuple(own[i - lead] if d is None and i >= lead else d for i, d in enumerate(target))
+    if any(d is None for d in target):
+        raise ValueError(f"broadcast_to: None in shape {target} has no dim of {static_shape(x)} to keep")
+    refs, exprs = merge_dims(target)
+    dtype = dtype_of(x)
+    zeros = apply("fill", *refs, shape=tuple(exprs), value=False if dtype == "bool" else 0, dtype=dtype)
+    return apply("logical_or" if dtype == "bool" else "add", x, zeros)
 
 
 def stack(x: Sequence, axis=0):

@@ -11,7 +11,8 @@ import numpy as np
 from kgraph.ir.types import canonical_dtype, is_float
 from kgraph.ops import numpy as knp
 from kgraph.ops.array import _tensor, broadcast_to, get_item
-from kgraph.ops.dispatch import dtype_of, is_symbolic, result_dtype, unwrap
+from kgraph.ops.dispatch import apply, dtype_of, is_symbolic, result_dtype, unwrap
+from kgraph.tracing import SymbolicDim, merge_dims
 from kgraph import config
 import jax.numpy as jnp
 
@@ -29,12 +30,28 @@ def _constant(array: np.ndarray, dtype: str):
     return jnp.asarray(np.asarray(array).astype(dtype))
 
 
+def _dims(shape) -> tuple:
+    return (shape,) if isinstance(shape, (int, np.integer, SymbolicDim)) else tuple(shape)
+
+
+def _is_traced(shape) -> bool:
+    """Whether `shape` holds a SymbolicDim (a traced batch dim), so the result is sized at run time."""
+    return any(isinstance(d, SymbolicDim) for d in _dims(shape))
+
+
 def _shape(shape, name: str) -> tuple[int, ...]:
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    shape = _dims(shape)
     for d in shape:
-        if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)) or d < 0:
-            raise ValueError(f"{name}: shape must be non-negative Python ints, got {shape}")
-    return tuple(int(d) for d in shape)
+        if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer, SymbolicDim)) or (
+                not isinstance(d, SymbolicDim) and d < 0):
+            raise ValueError(f"{name}: shape must be non-negative Python ints or dims from ops.shape, got {shape}")
+    return shape if _is_traced(shape) else tuple(int(d) for d in shape)
+
+
+def _fill(shape, value, dtype: str):
+    """A tensor of a shape holding traced dims, filled with `value` when the model runs."""
+    refs, exprs = merge_dims(shape)
+    return apply("fill", *refs, shape=tuple(exprs), value=value, dtype=dtype)
 
 
 def _dtype(dtype, default: str) -> str:
@@ -43,12 +60,18 @@ def _dtype(dtype, default: str) -> str:
 
 def zeros(shape, dtype=None):
     """A tensor of `shape` filled with 0 (floatx unless `dtype`)."""
-    return _constant(np.zeros(_shape(shape, "zeros")), _dtype(dtype, _floatx()))
+    shape = _shape(shape, "zeros")
+    if _is_traced(shape):
+        return _fill(shape, 0, _dtype(dtype, _floatx()))
+    return _constant(np.zeros(shape), _dtype(dtype, _floatx()))
 
 
 def ones(shape, dtype=None):
     """A tensor of `shape` filled with 1 (floatx unless `dtype`)."""
-    return _constant(np.ones(_shape(shape, "ones")), _dtype(dtype, _floatx()))
+    shape = _shape(shape, "ones")
+    if _is_traced(shape):
+        return _fill(shape, 1, _dtype(dtype, _floatx()))
+    return _constant(np.ones(shape), _dtype(dtype, _floatx()))
 
 
 empty = zeros
@@ -58,9 +81,14 @@ def full(shape, fill_value, dtype=None):
     """A tensor of `shape` filled with `fill_value` (a scalar or a tensor that broadcasts to `shape`), floatx unless
     `dtype`."""
     fill = unwrap(fill_value)
+    shape = _shape(shape, "full")
     if is_symbolic(fill):
-        result = broadcast_to(fill, _shape(shape, "full"))
+        result = broadcast_to(fill, shape)
         return knp.cast(result, dtype) if dtype is not None else result
+    if _is_traced(shape) and np.ndim(fill) == 0:
+        return _fill(shape, np.asarray(fill).item(), _dtype(dtype, _floatx()))
+    if _is_traced(shape):
+        return broadcast_to(_constant(fill, _dtype(dtype, _floatx())), shape)
     return _constant(np.broadcast_to(np.asarray(fill), _shape(shape, "full")), _dtype(dtype, _floatx()))
 
 
@@ -93,6 +121,8 @@ def _scalar_kind(values) -> str:
 
 def arange(start, stop=None, step=None, dtype=None):
     """Evenly spaced values in [start, stop) by `step`; int32 for ints, floatx for floats, as Keras."""
+    if any(isinstance(v, SymbolicDim) for v in (start, stop)) and isinstance(step, (type(None), int, np.integer)):
+        return _traced_arange(start, stop, 1 if step is None else int(step), dtype)
     values = [unwrap(v) for v in (start, stop, step)]
     if any(is_symbolic(v) for v in values):
         raise ValueError("arange needs static start, stop and step (Python numbers or arrays), got symbolic tensors; "
@@ -102,6 +132,18 @@ def arange(start, stop=None, step=None, dtype=None):
     if stop is None:
         start, stop = 0, start
     return _constant(np.arange(start, stop, 1 if step is None else step), _dtype(dtype, default))
+
+
+def _traced_arange(start, stop, step: int, dtype):
+    """arange over a traced dim: a running count of ones, as long as the range, scaled and shifted."""
+    if stop is None:
+        start, stop = 0, start
+    if step <= 0:
+        raise ValueError(f"arange over a dim known only at run time needs a positive int step, got {step}")
+    length = (stop - start + (step - 1)) // step
+    counts = knp.subtract(apply("cumsum", _fill((length,), 1, "int32"), axis=0), 1)
+    values = knp.add(knp.multiply(counts, step), start) if step != 1 or not isinstance(start, int) or start else counts
+    return knp.cast(values, canonical_dtype(dtype)) if dtype is not None else values
 
 
 def array(x, dtype=None):

@@ -13,13 +13,14 @@ from kgraph.ir.types import canonical_dtype, is_float
 from kgraph import keras_tensor
 from kgraph.keras_tensor import KerasTensor
 from kgraph.lowering.jax import get_rule
-from kgraph.tracing import SymbolicTensor, current_trace
+from kgraph.tracing import SymbolicDim, SymbolicTensor, current_trace
 from kgraph.variables import Variable
 from kgraph import config
 
 
 def unwrap(x):
-    return x.value if isinstance(x, Variable) else x
+    """A Variable's value, a SymbolicDim's size tensor, anything else as it is."""
+    return x.value if isinstance(x, (Variable, SymbolicDim)) else x
 
 
 def is_symbolic(x) -> bool:

@@ -10,6 +10,7 @@ from kgraph.ir.types import canonical_dtype, is_float
 from kgraph.ops.dispatch import apply, convert, dtype_of, promote, unwrap
 from kgraph import config
 from kgraph.ops.dispatch import result_dtype
+from kgraph.tracing import SymbolicDim, SymbolicTensor, symbolic_shape
 import jax.numpy as jnp
 
 
@@ -188,12 +189,60 @@ def argmin(x, axis=None, keepdims=False):
 
 def reshape(x, newshape):
     """Reshape; -1 is inferred, and a None (unknown) dim is copied from x's dim at the same index."""
-    if isinstance(newshape, int):
+    if isinstance(newshape, (int, SymbolicDim)):
         newshape = (newshape,)
+    newshape = _traced_reshape_dims(x, tuple(newshape))
     shape = tuple(0 if d is None else int(d) for d in newshape)
     if 0 in tuple(d for d in newshape if d is not None):
         raise ValueError(f"reshape: zero-sized dims are not supported, got newshape={tuple(newshape)}")
     return apply("reshape", x, shape=shape)
+
+
+def _traced_reshape_dims(x, newshape: tuple) -> tuple:
+    """A SymbolicDim in `newshape` is x's own dim at its index (kept, as None) or else the one inferred dim (-1)."""
+    own = shape(x)
+    symbols = unwrap(x).type.shape if isinstance(unwrap(x), SymbolicTensor) else ()
+    dims = []
+    for i, d in enumerate(newshape):
+        if isinstance(d, SymbolicDim) and i < len(symbols) and symbols[i] == d.dim and own[i] is None:
+            d = None
+        dims.append(d)
+    traced = [i for i, d in enumerate(dims) if isinstance(d, SymbolicDim)]
+    if not traced:
+        return tuple(dims)
+    if len(traced) == 1 and -1 in dims:
+        dims[dims.index(-1)] = _inferred_beside(dims[traced[0]], symbols, [d for d in dims if isinstance(d, int)])
+    if len(traced) > 1 or -1 in dims:
+        raise ValueError(f"reshape: the shape {newshape} has dims known only when the model runs that are not "
+                         f"x's own dims at their index (x has shape {own}); reshape takes one such dim, standing "
+                         "for the -1 it is computed as")
+    dims[traced[0]] = -1
+    return tuple(dims)
+
+
+def _monomial(expr, refs) -> tuple[int, list] | None:
+    """A dim expression as `(factor, symbols)` when it is a product of ints and dims, else None."""
+    if isinstance(expr, int):
+        return expr, []
+    if expr[0] == "dim":
+        dim = refs[expr[1]].type.shape[expr[2]]
+        return (dim, []) if isinstance(dim, int) else (1, [dim])
+    if expr[0] != "multiply":
+        return None
+    a, b = _monomial(expr[1], refs), _monomial(expr[2], refs)
+    return None if a is None or b is None else (a[0] * b[0], a[1] + b[1])
+
+
+def _inferred_beside(dim: SymbolicDim, symbols: tuple, static: list) -> int:
+    """The static size a -1 stands for beside traced `dim`, where `dim` is a product covering x's unknown dims
+    (`(batch * 2, -1)` of a `(batch, 12)` x is 6); -1 (not known) otherwise."""
+    monomial = _monomial(dim.expr, dim.refs)
+    unknown = sorted(s for s in symbols if isinstance(s, str))
+    if monomial is None or sorted(monomial[1]) != unknown:
+        return -1
+    total = int(np.prod([s for s in symbols if isinstance(s, int)]))
+    known = monomial[0] * int(np.prod([d for d in static if d != -1]))
+    return total // known if known > 0 and total % known == 0 else -1
 
 
 def transpose(x, axes=None):
@@ -231,8 +280,18 @@ def full_like(x, fill_value, dtype=None):
 
 
 def shape(x) -> tuple:
-    """The shape, with None for dims unknown until run time."""
+    """The shape, with None for dims unknown until run time: what kgraph's own shape checks read."""
     return tuple(unwrap(x).shape)
+
+
+def traced_shape(x) -> tuple:
+    """The shape (`kgraph.ops.shape`). Inside a traced `call`, a dim unknown until run time (the batch) is a
+    `SymbolicDim`: an int-like that creation and random functions, reshape, tile and arithmetic take, sized per
+    batch when the model runs."""
+    x = unwrap(x)
+    if isinstance(x, SymbolicTensor):
+        return symbolic_shape(x)
+    return tuple(x.shape)
 
 
 def ndim(x) -> int:

@@ -196,6 +196,10 @@ FAMILIES = [
     ("upsample_nearest", _emit("upsample_nearest", {"scales": (1, 2, 3, 1)}), (IMAGES,)),
     ("attention", lambda q: q.trace.emit("attention", [q, q, q], {"num_heads": 2, "scale": 0.5}), (HEADS,)),
     ("rfft_dft_padded", lambda x: ops.concatenate(list(ops.rfft(x, 16)), axis=-1), (T,), (17, 21)),
+    ("fill_batch", lambda x: ops.concatenate([x, ops.zeros((ops.shape(x)[0], 2))], axis=1), (A,)),
+    ("fill_batch_arithmetic", lambda x: ops.full((ops.shape(x)[0] * 2 - 1, 3), 7, "int32"), (A,)),
+    ("dim_size", lambda x: ops.divide(x, ops.shape(x)[0] // 2), (A,)),
+    ("arange_batch", lambda x: ops.arange(1, ops.shape(x)[0] + 3, 2), (A,)),
 ]
 ROWS = CORE + FAMILIES
 OPSETS = (13, 17, 21)

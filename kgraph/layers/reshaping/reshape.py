@@ -41,7 +41,7 @@ class Reshape(Layer):
         return tuple(size // known if d == -1 else d for d in self.target_shape)
 
     def call(self, inputs):
-        return ops.reshape(inputs, (None,) + self._resolved(ops.shape(inputs)))
+        return ops.reshape(inputs, (None,) + self._resolved(tuple(inputs.shape)))
 
     def get_config(self) -> dict:
         return {**super().get_config(), "target_shape": self.target_shape}

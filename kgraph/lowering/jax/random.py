@@ -3,6 +3,7 @@
 import jax
 import jax.numpy as jnp
 
+from kgraph.ir.shapes import evaluate_dim
 from kgraph.lowering.jax.registry import jax_rule
 
 
@@ -13,3 +14,17 @@ def _dropout(x, key, rate, seed, noise_shape):
     shape = x.shape if noise_shape is None else tuple(x.shape[i] if d is None else d for i, d in enumerate(noise_shape))
     keep = jax.random.bernoulli(jax.random.fold_in(key, seed), 1.0 - rate, shape)
     return jnp.where(keep, x / (1.0 - rate), jnp.zeros_like(x))
+
+
+@jax_rule("random_sample")
+def _random_sample(key, *refs, distribution, shape, dtype, low, high, seed):
+    shapes = [key.shape] + [r.shape for r in refs]
+    size = tuple(evaluate_dim(d, shapes) for d in shape)
+    key = key if seed is None else jax.random.fold_in(key, seed)
+    if distribution == "normal":
+        return jax.random.normal(key, size, dtype) * high + low
+    if distribution == "truncated_normal":
+        return jax.random.truncated_normal(key, -2.0, 2.0, size, dtype) * high + low
+    if distribution == "uniform":
+        return jax.random.uniform(key, size, dtype, minval=low, maxval=high)
+    return jax.random.randint(key, size, low, high, dtype)
