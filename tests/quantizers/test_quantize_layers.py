@@ -62,7 +62,8 @@ def test_quantized_outputs_and_configs_match_keras(quantized_pair):
     for ours_layer, their_layer in zip(ours.layers, theirs.layers):
         if their_layer.quantization_mode is not None:
             assert ours_layer.dtype_policy.name == "int8_from_float32"
-            assert ours_layer.get_config() == their_layer.get_config()
+            # default names come from each framework's process-wide counters, which other tests advance
+            assert {**ours_layer.get_config(), "name": None} == {**their_layer.get_config(), "name": None}
 
 
 def test_keras_files_of_quantized_models_cross_both_ways(quantized_pair, tmp_path):
