@@ -249,5 +249,9 @@ def test_variables_are_jax_array_likes():
     np.testing.assert_array_equal(jax.tree.map(jnp.zeros_like, [v])[0], np.zeros((2, 3)))
     np.testing.assert_array_equal(np.asarray(v), jnp.asarray(v))
     assert (v.shape, v.dtype, v.ndim) == ((2, 3), "float32", 2)
+    assert jnp.zeros_like(v).dtype == jnp.ones_like(v).dtype == np.result_type(v) == "float32"
+    np.testing.assert_array_equal(jnp.ones_like(v), np.ones((2, 3)))
+    half = kgraph.Variable(np.zeros(3), dtype="bfloat16", name="half")
+    assert half.dtype == "bfloat16" and str(half.dtype) == "bfloat16" and jnp.zeros_like(half).dtype == "bfloat16"
     grads = jax.grad(lambda ws: jnp.sum(ws[0] ** 2))([v])
     np.testing.assert_array_equal(grads[0], 2 * np.arange(6).reshape(2, 3))
