@@ -60,8 +60,10 @@ def test_a_second_process_loads_the_first_epoch_from_the_cache(tmp_path):
     assert "jit_run" not in cold_hits
     assert os.listdir(tmp_path / "cache")
     warm, warm_hits = _first_epoch(env)
+    assert "/jax/compilation_cache/cache_hits" in warm
+    # Only the train step is asserted: executables that compiled faster than the cache's threshold in the first
+    # process (a key's seeding, on a quiet machine) were not written, so the second one misses them.
     assert "jit_run" in warm_hits
-    assert "/jax/compilation_cache/cache_misses" not in warm
 
 
 def test_zero_turns_the_cache_off(tmp_path):
