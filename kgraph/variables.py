@@ -93,6 +93,16 @@ class Variable(TensorOperators):
         self.shape = tuple(self._value.shape)
 
     @property
+    def dtype(self) -> np.dtype:
+        """The dtype as a NumPy dtype, which equals its name (`v.dtype == "float32"`): NumPy and JAX read an
+        array-like's dtype only from a `np.dtype` (`jnp.zeros_like(v)`, `np.result_type(v)`), never from a string."""
+        return self._dtype
+
+    @dtype.setter
+    def dtype(self, dtype) -> None:
+        self._dtype = jnp.dtype(canonical_dtype(dtype))
+
+    @property
     def ndim(self) -> int:
         return len(self.shape)
 

@@ -71,6 +71,8 @@ class TensorType:
     shape: tuple[Dim, ...]
 
     def __post_init__(self):
+        if isinstance(self.dtype, np.dtype):  # a Variable's dtype
+            object.__setattr__(self, "dtype", canonical_dtype(self.dtype))
         if self.dtype not in DTYPES:
             raise TypeError(f"TensorType.dtype must be one of {DTYPES}, got {self.dtype!r}")
         for d in self.shape:

@@ -87,7 +87,7 @@ def _train(model):
         if not isinstance(optimizer_values, dict):
             optimizer_values = optimizer._state_from_variables(optimizer_values, trainable)
         new_state = StepState(trainable=trainable, non_trainable=list(frozen), optimizer=optimizer_values,
-                              metrics=_nested_metrics(model, metrics), rng=rng)
+                              metrics=_nested_metrics(model, metrics), rng=rng, seeds=state.seeds)
         return new_state, _flat_logs(logs)
 
     return body

@@ -164,8 +164,9 @@ class TrainingLoop:
             callback_list.on_epoch_begin(epoch)
             resuming = resume is not None and epoch == resume["epoch"]
             if epoch == first_epoch and isinstance(run, StepExecutables) and current_distribution() is None:
-                self._precompile(run, adapter, val_adapter, trainable, frozen)
-            state = self._state_from_snapshot(resume) if resuming else self._train_state(trainable, frozen, reset_metrics=True)
+                self._precompile(run, program, adapter, val_adapter, trainable, frozen)
+            state = (self._state_from_snapshot(program, resume) if resuming
+                     else self._train_state(program, trainable, frozen, reset_metrics=True))
             state, logs, count = self._run_batches("train", adapter, run, state, callback_list, names, epoch,
                                                    resume["step"] if resuming else 0)
             self._fit_live = None
@@ -229,7 +230,7 @@ class TrainingLoop:
         stream = not isinstance(adapter, ArrayDataAdapter)
         run = self._executable("test", program, self._param_index(program, trainable, frozen), stream)
         callback_list.on_test_begin()  # first: a callback may set the weights evaluated (SwapEMAWeights)
-        state = self._test_state(trainable, frozen)
+        state = self._test_state(program, trainable, frozen)
         state, logs, _ = self._run_batches("test", adapter, run, state, callback_list, names)
         self._write_metric_state(state.metrics)
         logs = _float_logs(logs)
@@ -250,7 +251,7 @@ class TrainingLoop:
         callback_list.on_predict_begin()  # first: a callback may set the weights used (SwapEMAWeights)
         carry = {"states": {name: program.variables[name].value for name in program.graph.updates}, "rng": kg_random.key()}
         params = self._shard({"trainable": [v.value for v in trainable], "non_trainable": [v.value for v in frozen],
-                              "carry": carry}, trainable, frozen)
+                              "carry": carry, "seeds": program.fn.seeds}, trainable, frozen)
         chunks = []
         for step, outputs, states in self._predict_batches(adapter, run, params, names, callback_list):
             callback_list.on_predict_batch_begin(step)
@@ -299,7 +300,7 @@ class TrainingLoop:
         adapter = self._adapter(x, y, sample_weight, None, None, False, class_weight, names)
         trainable, frozen = self._partition()
         run = self._executable("train", program, self._param_index(program, trainable, frozen))
-        state = self._train_state(trainable, frozen, reset_metrics=True)
+        state = self._train_state(program, trainable, frozen, reset_metrics=True)
         if isinstance(run, BatchExecutables):  # a model's own train_step, fed the batch itself
             state, logs = run(state, adapter.device)
         else:

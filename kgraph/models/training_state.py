@@ -20,14 +20,17 @@ class StepState(NamedTuple):
 
     `trainable`/`non_trainable` hold the weights' values in the order of the variables fit partitioned,
     `optimizer` the optimizer's state (None in test steps), `metrics` one list of values per metric in
-    `model.metrics`, and `rng` the PRNG key the next step splits. The fields are in alphabetical order, which
-    is the order of the compiled steps' parameters; build it with keywords.
+    `model.metrics`, `rng` the PRNG key the next step splits, and `seeds` the program's random ops' own seeds
+    (`GraphFunction.seeds`): data, not constants of the compiled step, so an unseeded re-run compiles the same
+    program and loads it from the persistent cache. The fields are in alphabetical order, which is the order of
+    the compiled steps' parameters; build it with keywords.
     """
 
     metrics: list
     non_trainable: list
     optimizer: Any
     rng: Any
+    seeds: Any
     trainable: list
 
 
@@ -79,7 +82,7 @@ class TrainingState:
             for v, value in zip(m.variables, values):
                 v.assign(value)
 
-    def _train_state(self, trainable, frozen, reset_metrics: bool) -> StepState:
+    def _train_state(self, program: Program, trainable, frozen, reset_metrics: bool) -> StepState:
         def copy(a):
             """A fresh device buffer: the step donates its state, which must not be the Variables' own."""
             return jax.device_put(np.array(a))
@@ -94,13 +97,15 @@ class TrainingState:
             optimizer=jax.tree_util.tree_map(copy, self.optimizer.state),
             metrics=jax.tree_util.tree_map(copy, self._metric_state(reset_metrics)),
             rng=copy(self._rng_key),
+            seeds=copy(program.fn.seeds),
         )
         return self._shard(state, trainable, frozen)
 
-    def _test_state(self, trainable, frozen) -> StepState:
+    def _test_state(self, program: Program, trainable, frozen) -> StepState:
         """The state evaluation starts from: the weights, fresh metrics, a new key and no optimizer."""
         state = StepState(trainable=[v.value for v in trainable], non_trainable=[v.value for v in frozen],
-                          optimizer=None, metrics=self._metric_state(reset=True), rng=kg_random.key())
+                          optimizer=None, metrics=self._metric_state(reset=True), rng=kg_random.key(),
+                          seeds=program.fn.seeds)
         return self._shard(state, trainable, frozen)
 
     @staticmethod
@@ -149,9 +154,11 @@ class TrainingState:
         else:
             trainable, frozen = self._partition()
             state = StepState(trainable=[v.value for v in trainable], non_trainable=[v.value for v in frozen],
-                              optimizer=self.optimizer.state, metrics=self._metric_state(reset=False), rng=self._rng_key)
+                              optimizer=self.optimizer.state, metrics=self._metric_state(reset=False), rng=self._rng_key,
+                              seeds=None)
             epoch, step = getattr(self, "_fit_position", (0, 0))
-        snapshot = jax.tree_util.tree_map(np.array, state._asdict())
+        fields = {name: value for name, value in state._asdict().items() if name != "seeds"}  # the program's, not fit's
+        snapshot = jax.tree_util.tree_map(np.array, fields)
         snapshot = {**snapshot, "epoch": int(epoch), "step": int(step)}
         if getattr(self, "_fit_data_seed", None) is not None:
             snapshot["data_seed"] = int(self._fit_data_seed)
@@ -166,13 +173,13 @@ class TrainingState:
         self._resume_point = snapshot
         self.optimizer.state = jax.device_put(snapshot["optimizer"])
 
-    def _state_from_snapshot(self, snapshot: dict) -> StepState:
+    def _state_from_snapshot(self, program: Program, snapshot: dict) -> StepState:
         copy = lambda tree: jax.tree_util.tree_map(lambda a: jax.device_put(np.array(a)), tree)  # noqa: E731
         metrics = copy(snapshot["metrics"]) if snapshot["step"] else self._metric_state(reset=True)
         state = StepState(trainable=copy(snapshot["trainable"]), non_trainable=copy(snapshot["non_trainable"]),
                           optimizer=copy(self.optimizer.state),  # with any change callbacks made since the resume
                           metrics=metrics,  # an epoch-end snapshot (step 0): the new epoch starts with fresh metrics
-                          rng=copy(snapshot["rng"]))
+                          rng=copy(snapshot["rng"]), seeds=copy(program.fn.seeds))
         return self._shard(state, *self._fit_vars)
 
     def _partition_for_inference(self):

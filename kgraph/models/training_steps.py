@@ -19,13 +19,14 @@ from kgraph.runtime.steps import BatchExecutables, PredictExecutables, StepExecu
 class TrainingSteps:
     """Mixin of Model: forward, loss, gradients, optimizer and metric updates as pure functions of the state."""
 
-    def _forward(self, program: Program, index: ParamIndex, trainable, frozen, x, rng, overrides=None):
-        """The program run on the given weight values (`overrides` replaces parameters by name)."""
+    def _forward(self, program: Program, index: ParamIndex, trainable, frozen, x, rng, overrides=None, seeds=None):
+        """The program run on the given weight values (`overrides` replaces parameters by name; `seeds`, the
+        random ops' seeds as a step argument, replaces the program's own)."""
         params = index.params(trainable, frozen)
         if overrides:
             params.update(overrides)
         x = [xi.astype(v.dtype) for xi, v in zip(x, program.graph.inputs)]
-        outputs, losses, updates = program.fn(params, x, rng)
+        outputs, losses, updates = program.fn(params, x, rng, seeds)
         return outputs, losses, updates
 
     def _total_loss(self, y, outputs, sample_weight, losses):
@@ -70,7 +71,8 @@ class TrainingSteps:
             batch_size = x[0].shape[0]
 
             def loss_fn(trainable):
-                outputs, losses, updates = self._forward(program, index, trainable, state.non_trainable, x, step_rng)
+                outputs, losses, updates = self._forward(program, index, trainable, state.non_trainable, x, step_rng,
+                                                         seeds=state.seeds)
                 total, parts, y_l, sw_l = self._total_loss(y, outputs, sw, losses)
                 return optimizer.stateless_scale_loss(state.optimizer, total), (total, outputs, updates, parts, y_l, sw_l)
 
@@ -79,7 +81,7 @@ class TrainingSteps:
             trainable, opt_state = optimizer.stateless_apply(state.optimizer, grads, state.trainable)
             metric_state = self._update_metrics(state.metrics, total, parts, y_l, outputs, sw_l, batch_size)
             return StepState(trainable=trainable, non_trainable=index.updated(state.non_trainable, updates),
-                             optimizer=opt_state, metrics=metric_state, rng=rng)
+                             optimizer=opt_state, metrics=metric_state, rng=rng, seeds=state.seeds)
 
         return body
 
@@ -87,7 +89,8 @@ class TrainingSteps:
         def body(state: StepState, batch) -> StepState:
             x, y, sw = batch
             rng, step_rng = jax.random.split(state.rng)
-            outputs, losses, _ = self._forward(program, index, state.trainable, state.non_trainable, x, step_rng)
+            outputs, losses, _ = self._forward(program, index, state.trainable, state.non_trainable, x, step_rng,
+                                               seeds=state.seeds)
             total, parts, y_l, sw_l = self._total_loss(y, outputs, sw, losses)
             metric_state = self._update_metrics(state.metrics, total, parts, y_l, outputs, sw_l, x[0].shape[0])
             return state._replace(metrics=metric_state, rng=rng)
@@ -97,13 +100,15 @@ class TrainingSteps:
     def _predict_body(self, program: Program, index: ParamIndex):
         """`body(params, batch) -> (carry, outputs)`. The carry holds the parameters the graph updates (stateful
         RNNs' states), which override the weights and come back updated, and the PRNG key that layers called with
-        an explicit `training=True` draw from."""
+        an explicit `training=True` draw from; a graph that reads no key leaves it as it is."""
         def body(params, batch):
             x, _, _ = batch
             carry = params["carry"]
-            rng, step_rng = jax.random.split(carry["rng"])
+            rng = step_rng = carry["rng"]
+            if program.fn.needs_rng:
+                rng, step_rng = jax.random.split(rng)
             outputs, _, updates = self._forward(program, index, params["trainable"], params["non_trainable"], x,
-                                                step_rng, overrides=carry["states"])
+                                                step_rng, overrides=carry["states"], seeds=params["seeds"])
             return {"states": {name: updates[name] for name in carry["states"]}, "rng": rng}, outputs
 
         return body
@@ -138,7 +143,7 @@ class TrainingSteps:
                 self._executables[key] = cls(body, self._logs, donate=kind == "train")
         return self._executables[key]
 
-    def _precompile(self, run, adapter, val_adapter, trainable, frozen) -> None:
+    def _precompile(self, run, program: Program, adapter, val_adapter, trainable, frozen) -> None:
         """Starts compiling, on a background thread, the other batch sizes this fit will meet (validation too).
 
         It runs from shapes alone, so compilation overlaps the first steps. The first batch size is left to
@@ -149,10 +154,10 @@ class TrainingSteps:
 
         test_state = StepState(trainable=[spec(v.value) for v in trainable], non_trainable=[spec(v.value) for v in frozen],
                                optimizer=None, metrics=jax.tree_util.tree_map(spec, self._metric_state(reset=True)),
-                               rng=jax.ShapeDtypeStruct((2,), np.uint32))
+                               rng=jax.ShapeDtypeStruct((2,), np.uint32), seeds=None)
         optimizer = self.optimizer.state if self.optimizer.state is not None else \
             jax.eval_shape(self.optimizer.init, test_state.trainable)
-        state = test_state._replace(optimizer=jax.tree_util.tree_map(spec, optimizer))
+        state = test_state._replace(optimizer=jax.tree_util.tree_map(spec, optimizer), seeds=spec(program.fn.seeds))
         perm, plan = adapter.epoch()
         for size in {size for _, _, size, _ in plan} - {plan[0][2]}:
             run.prepare(state, adapter.device, perm, size)
@@ -162,5 +167,6 @@ class TrainingSteps:
             if not isinstance(test_run, StepExecutables):
                 return
             val_perm, val_plan = val_adapter.epoch()
+            test_state = test_state._replace(seeds=spec(test_program.fn.seeds))
             for size in sorted({size for _, _, size, _ in val_plan}):
                 test_run.prepare(test_state, val_adapter.device, val_perm, size)

@@ -249,5 +249,28 @@ def test_variables_are_jax_array_likes():
     np.testing.assert_array_equal(jax.tree.map(jnp.zeros_like, [v])[0], np.zeros((2, 3)))
     np.testing.assert_array_equal(np.asarray(v), jnp.asarray(v))
     assert (v.shape, v.dtype, v.ndim) == ((2, 3), "float32", 2)
+    assert jnp.zeros_like(v).dtype == jnp.ones_like(v).dtype == np.result_type(v) == "float32"
+    np.testing.assert_array_equal(jnp.ones_like(v), np.ones((2, 3)))
+    half = kgraph.Variable(np.zeros(3), dtype="bfloat16", name="half")
+    assert half.dtype == "bfloat16" and str(half.dtype) == "bfloat16" and jnp.zeros_like(half).dtype == "bfloat16"
     grads = jax.grad(lambda ws: jnp.sum(ws[0] ** 2))([v])
     np.testing.assert_array_equal(grads[0], 2 * np.arange(6).reshape(2, 3))
+
+
+def _predict_primitives(model, x) -> set:
+    program = model._program(False, [x])
+    trainable, frozen = model._partition_for_inference()
+    body = model._predict_body(program, model._param_index(program, trainable, frozen))
+    params = {"trainable": [v.value for v in trainable], "non_trainable": [v.value for v in frozen],
+              "carry": {"states": {}, "rng": kgraph.random.SeedGenerator(0).next()}, "seeds": program.fn.seeds}
+    jaxpr = jax.make_jaxpr(body)(params, ([jnp.asarray(x)], None, None))
+    return {eqn.primitive.name for eqn in jaxpr.jaxpr.eqns}
+
+
+def test_a_prediction_step_splits_its_key_only_when_its_graph_draws():
+    x = np.zeros((4, 8), "float32")
+    inputs = kgraph.Input((8,))
+    plain = kgraph.Model(inputs, kgraph.layers.Dense(3)(kgraph.layers.Dropout(0.5)(inputs)))
+    assert "random_split" not in _predict_primitives(plain, x)
+    drawing = kgraph.Model(inputs, kgraph.layers.Dense(3)(kgraph.layers.Dropout(0.5)(inputs, training=True)))
+    assert "random_split" in _predict_primitives(drawing, x)
