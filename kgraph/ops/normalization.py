@@ -65,6 +65,24 @@ def batch_normalization(x, mean, variance, axis: int, offset=None, scale=None, e
     return apply("batch_normalization", x, mean, variance, scale, offset, axis=int(axis), epsilon=float(epsilon))
 
 
+def normalize_batch(x, axis: int, offset=None, scale=None, epsilon: float = 1e-3):
+    """Normalizes `x` by its own mean and variance over every axis but `axis`, as a training batch normalization
+    does: `(outputs, mean, variance)`, equal to `moments` followed by `batch_normalization`, in one op whose
+    gradient is computed in closed form.
+
+    Args:
+        x: a float32 or float64 tensor.
+        axis: the channel axis of `x`.
+        offset, scale: optional 1-D tensors of size `x.shape[axis]` (default 0 and 1).
+        epsilon: added to the variance.
+    """
+    channels = (shape(x)[axis],)
+    dtype = dtype_of(x)
+    scale = np.ones(channels, dtype) if scale is None else convert(scale, dtype)
+    offset = np.zeros(channels, dtype) if offset is None else convert(offset, dtype)
+    return apply("normalize_batch", x, scale, offset, axis=int(axis), epsilon=float(epsilon))
+
+
 def _filled_along(x, axes: tuple[int, ...], value: float, dtype: str):
     """A tensor of `value` shaped as x's dims at `axes`, what a missing scale or offset stands for."""
     dims = tuple(shape(x)[a] for a in axes)

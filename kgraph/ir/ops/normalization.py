@@ -34,6 +34,19 @@ register("batch_normalization", _batch_normalization, attrs={"axis": -1, "epsilo
          doc="(x - mean) * rsqrt(variance + epsilon) * scale + offset, the 1-D statistics along axis")
 
 
+def _normalize_batch(types, axis, epsilon):
+    x, *params = types
+    channels = x.shape[normalize_axis(axis, x.rank, "normalize_batch")]
+    _check_params("normalize_batch", x, params, ("scale", "offset"), (channels,))
+    statistics = TensorType(x.dtype, (channels,))
+    return [x, statistics, statistics]
+
+
+register("normalize_batch", _normalize_batch, attrs={"axis": -1, "epsilon": 1e-3}, num_inputs=3,
+         doc="batch normalization by the input's own mean and variance over every axis but `axis` (what training "
+             "normalizes by); outputs the normalized input, then that mean and variance")
+
+
 def _layer_normalization(types, axis, epsilon):
     x, *params = types
     axes = normalize_axes(axis, x.rank, "layer_normalization")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from kgraph import config, initializers, ops, regularizers
 from kgraph.layers.layer import Layer
 from kgraph.layers.normalization.axes import checked_axes
+from kgraph.ops.normalization import normalize_batch
 
 
 class BatchNormalization(Layer):
@@ -76,13 +77,18 @@ class BatchNormalization(Layer):
         gamma = ops.cast(self.gamma, dtype) if self.scale else None
         beta = ops.cast(self.beta, dtype) if self.center else None
         if training and self.trainable:
-            mean, variance = self._moments(x, mask)
+            if mask is None:
+                outputs, mean, variance = normalize_batch(x, self.axis, offset=beta, scale=gamma,
+                                                          epsilon=self.epsilon)
+            else:
+                mean, variance = self._moments(x, mask)
+                outputs = ops.batch_normalization(x, mean, variance, axis=self.axis, offset=beta, scale=gamma,
+                                                  epsilon=self.epsilon)
             self._update_moving(self.moving_mean, moving_mean, mean)
             self._update_moving(self.moving_variance, moving_variance, variance)
         else:
-            mean, variance = moving_mean, moving_variance
-        outputs = ops.batch_normalization(x, mean, variance, axis=self.axis, offset=beta, scale=gamma,
-                                          epsilon=self.epsilon)
+            outputs = ops.batch_normalization(x, moving_mean, moving_variance, axis=self.axis, offset=beta,
+                                              scale=gamma, epsilon=self.epsilon)
         return ops.cast(outputs, self.compute_dtype)
 
     def _check_input(self, inputs, mask) -> None:

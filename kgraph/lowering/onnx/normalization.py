@@ -43,6 +43,21 @@ def _batch_normalization(ctx, x, mean, variance, scale, offset, axis, epsilon):
     return _affine(ctx, x, inv, shift, (axis,))
 
 
+@onnx_rule("normalize_batch")
+def _normalize_batch(ctx, x, scale, offset, axis, epsilon):
+    """The batch's statistics by ReduceMean, then the normalization composed from elementwise ops."""
+    x_type = ctx.in_types[0]
+    axis = normalize_axis(axis, x_type.rank, "normalize_batch")
+    axes = [i for i in range(x_type.rank) if i != axis]
+    mean = ctx.reduce("ReduceMean", x, axes, True, x_type.dtype)
+    centered = ctx.op("Sub", x, mean)
+    variance = ctx.reduce("ReduceMean", ctx.op("Mul", centered, centered), axes, True, x_type.dtype)
+    normalized = ctx.op("Div", centered, ctx.op("Sqrt", ctx.op("Add", variance, ctx.const(epsilon, x_type.dtype))))
+    flat = ctx.const([-1], "int64")
+    return (_affine(ctx, normalized, scale, offset, (axis,)), ctx.op("Reshape", mean, flat),
+            ctx.op("Reshape", variance, flat))
+
+
 @onnx_rule("layer_normalization")
 def _layer_normalization(ctx, x, scale, offset, axis, epsilon):
     """LayerNormalization (opset 17+) over trailing axes; other axes or opsets get the composed form."""
