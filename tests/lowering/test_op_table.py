@@ -22,6 +22,7 @@ from kgraph.export import check_onnx
 from kgraph.ir import TensorType, all_ops
 from kgraph.lowering.jax import lower_to_jax
 from kgraph.lowering.onnx import lower_to_onnx
+from kgraph.ops.normalization import normalize_batch
 from kgraph.rematerialization import remat
 from kgraph.tracing import Trace
 
@@ -176,6 +177,10 @@ FAMILIES = [
     ("average_pool", lambda x: ops.average_pool(x, 3, 2, padding="same"), (IMAGES,)),
     ("batch_normalization",
      lambda x: ops.batch_normalization(x, CHANNELS, VARIANCE, axis=-1, offset=CHANNELS, scale=VARIANCE), (A,)),
+    ("normalize_batch", lambda x: normalize_batch(x, -1, offset=CHANNELS, scale=VARIANCE)[0], (A,)),
+    ("normalize_batch_axis_1", lambda x: normalize_batch(x, 1, offset=CHANNELS[:3], scale=VARIANCE[:3])[0], (T,)),
+    ("normalize_batch_mean", lambda x: normalize_batch(x, -1)[1], (A,)),
+    ("normalize_batch_variance", lambda x: normalize_batch(x, -1)[2], (A,)),
     ("layer_normalization", lambda x: ops.layer_normalization(x, VARIANCE, CHANNELS, axis=-1), (A,)),
     ("group_normalization", lambda x: ops.group_normalization(x, 2, VARIANCE, CHANNELS), (A,)),
     ("resize", lambda x: ops.image.resize(x, (9, 9)), (IMAGES,)),
