@@ -38,7 +38,7 @@ def _train_step_primitives(model) -> set[str]:
     program = model._program(True, [X])
     trainable, frozen = model._partition()
     index = model._param_index(program, trainable, frozen)
-    state = model._train_state(trainable, frozen, reset_metrics=True)
+    state = model._train_state(program, trainable, frozen, reset_metrics=True)
     return _primitives(jax.make_jaxpr(model._train_body(program, index))(state, ([X], [Y], [None])).jaxpr)
 
 

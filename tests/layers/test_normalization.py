@@ -12,6 +12,7 @@ from kgraph.export import check_onnx
 from kgraph.ir import TensorType, all_ops
 from kgraph.lowering.jax import lower_to_jax
 from kgraph.lowering.onnx import lower_to_onnx
+from kgraph.ops.normalization import normalize_batch
 from kgraph.tracing import Trace
 from tests.layers.parity import check_layer
 
@@ -184,6 +185,9 @@ OP_CASES = [
      (X3, *_params(6)[::-1], *_params(6)), (1,), None),
     ("batch_norm_axis_1", lambda x, m, v, s, o: ops.batch_normalization(x, m, v, 1, o, s, epsilon=0.1),
      (X3, *_params(5)[::-1], *_params(5)), (2,), ("BatchNormalization", 13)),
+    ("normalize_batch_channels_last", lambda x, g, b: normalize_batch(x, -1, offset=b, scale=g)[0],
+     (X3, *_params(6)), (1,), None),
+    ("normalize_batch_statistics", lambda x: normalize_batch(x, 1)[2], (X3,), (2,), None),
     ("layer_norm_last_axis", lambda x, g, b: ops.layer_normalization(x, g, b, axis=-1, epsilon=1e-3),
      (X3, *_params(6)), (1,), ("LayerNormalization", 17)),
     ("layer_norm_two_axes", lambda x, g, b: ops.layer_normalization(x, g, b, axis=[1, 2], epsilon=1e-3),

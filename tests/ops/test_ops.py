@@ -16,6 +16,8 @@ B = rng.normal(size=(3, 4)).astype("float32")
 P = np.abs(A) + 0.1
 M = rng.normal(size=(4, 5)).astype("float32")
 I = rng.integers(0, 5, size=(6,)).astype("int32")
+Q = rng.integers(-128, 128, size=(3, 4)).astype("int8")
+QM = rng.integers(-128, 128, size=(4, 5)).astype("int8")
 
 
 def _softmax(x, axis=-1):
@@ -53,6 +55,7 @@ CASES = [
     ("clip", lambda x: ops.clip(x, -0.5, 0.5), (A,), lambda x: np.clip(x, -0.5, 0.5)),
     ("full_like", lambda x: ops.full_like(x, 2.5), (A,), lambda x: np.full_like(x, 2.5)),
     ("matmul", ops.matmul, (A, M), np.matmul),
+    ("matmul_integer", ops.matmul, (Q, QM), lambda a, b: np.matmul(a.astype("int32"), b.astype("int32"))),
     ("sum", lambda x: ops.sum(x, axis=1), (A,), lambda x: x.sum(axis=1)),
     ("mean", lambda x: ops.mean(x, axis=0, keepdims=True), (A,), lambda x: x.mean(axis=0, keepdims=True)),
     ("max", ops.max, (A,), np.max), ("min", lambda x: ops.min(x, axis=(0, 1)), (A,), np.min),

@@ -22,7 +22,7 @@ class GraphFunction:
 
     def __init__(self, graph: Graph):
         self.graph = graph
-        drawing = [n for n in graph.nodes if get_op(n.op).random and "seed" in n.attrs]
+        drawing = [n for n in graph.nodes if get_op(n.op).random and n.attrs.get("seed") is not None]
         slots = {id(n): i for i, n in enumerate(drawing)}
         self.seeds = np.array([n.attrs["seed"] & 0xFFFFFFFF for n in drawing], np.uint32)
         self._plan = [(get_rule(n.op), n.inputs, n.attrs, n.outputs, slots.get(id(n))) for n in graph.nodes]
