@@ -6,7 +6,7 @@ import importlib
 
 import numpy as np
 
-from kgraph.utils.dataset_utils import _check_split, _labels_dataset, _split, _tf, index_directory
+from kgraph.utils.dataset_utils import _labels_dataset, _tf, indexed_parts
 
 AUDIO_FORMATS = (".wav",)
 
@@ -112,24 +112,19 @@ def audio_dataset_from_directory(directory, labels="inferred", label_mode="int",
     _check_arguments(labels, label_mode, class_names, output_sequence_length, ragged, sampling_rate)
     if labels is None or label_mode is None:
         labels, label_mode = None, None
-    _check_split(validation_split, subset, shuffle, seed)
+
+    def missing(part: str) -> str:
+        kind = f"{part} audio files" if subset == "both" else "audio files"
+        return f"No {kind} found in directory {directory}. Allowed format(s): {AUDIO_FORMATS}"
+
+    parts, names, num_classes, seed = indexed_parts(directory, labels, label_mode, class_names, AUDIO_FORMATS,
+                                                    shuffle, seed, validation_split, subset, follow_links, verbose,
+                                                    missing)
     tf = _tf()
     decode = _decoder(tf, sampling_rate, output_sequence_length)
-    seed = np.random.randint(1e6) if seed is None else seed
     buffer_size = batch_size * 8 if batch_size is not None else 1024
-    paths, found, names = index_directory(directory, labels, AUDIO_FORMATS, class_names, shuffle, seed, follow_links,
-                                          verbose)
-    if label_mode == "binary" and len(names) != 2:
-        raise ValueError('When passing `label_mode="binary"`, there must be exactly 2 class_names. '
-                         f"Received: class_names={names}")
-    num_classes = len(names) if names else 0
-    parts = [("training", shuffle), ("validation", False)] if subset == "both" else [(subset, shuffle)]
     datasets = []
-    for part, part_shuffle in parts:
-        part_paths, part_labels = _split(paths, found, validation_split, part)
-        if not part_paths:
-            kind = f"{part} audio files" if subset == "both" else "audio files"
-            raise ValueError(f"No {kind} found in directory {directory}. Allowed format(s): {AUDIO_FORMATS}")
+    for part_paths, part_labels, part_shuffle in parts:
         ds = _audio_dataset(tf, part_paths, part_labels, label_mode, num_classes, decode, ragged, part_shuffle,
                             buffer_size, seed)
         datasets.append(_batched(tf, ds, batch_size, names, output_sequence_length, ragged))

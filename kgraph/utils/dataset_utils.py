@@ -122,6 +122,28 @@ def _finish(tf, ds, labels, label_mode, num_classes, batch_size, shuffle, seed, 
     return ds
 
 
+def indexed_parts(directory, labels, label_mode, class_names, formats, shuffle, seed, validation_split, subset,
+                  follow_links, verbose, missing) -> tuple[list, list, int, int]:
+    """Indexes the files of `directory` and splits them into the subsets asked for, as Keras' `*_from_directory`
+    utilities do: `(parts, class_names, num_classes, seed)`, each part `(paths, labels, shuffle)`, the seed drawn
+    when None; `missing(part)` words the error for a subset without files."""
+    _check_split(validation_split, subset, shuffle, seed)
+    seed = np.random.randint(1e6) if seed is None else seed
+    paths, found, names = index_directory(directory, labels, formats, class_names, shuffle, seed, follow_links,
+                                          verbose)
+    if label_mode == "binary" and len(names) != 2:
+        raise ValueError('When passing `label_mode="binary"`, there must be exactly 2 class_names. '
+                         f"Received: class_names={names}")
+    parts = []
+    wanted = [("training", shuffle), ("validation", False)] if subset == "both" else [(subset, shuffle)]
+    for part, part_shuffle in wanted:
+        part_paths, part_labels = _split(paths, found, validation_split, part)
+        if not part_paths:
+            raise ValueError(missing(part))
+        parts.append((part_paths, part_labels, part_shuffle))
+    return parts, names, len(names) if names else 0, seed
+
+
 def _from_directory(directory, labels, label_mode, class_names, batch_size, shuffle, seed, validation_split,
                     subset, follow_links, verbose, formats, load, what: str):
     if labels not in ("inferred", None) and not isinstance(labels, (list, tuple)):
@@ -132,21 +154,12 @@ def _from_directory(directory, labels, label_mode, class_names, batch_size, shuf
                          f"Received: label_mode={label_mode}")
     if labels is None or label_mode is None:
         labels, label_mode = None, None
-    _check_split(validation_split, subset, shuffle, seed)
+    parts, names, num_classes, seed = indexed_parts(
+        directory, labels, label_mode, class_names, formats, shuffle, seed, validation_split, subset, follow_links,
+        verbose, lambda part: f"No {what} found in directory {directory}. Allowed formats: {formats}")
     tf = _tf()
-    seed = np.random.randint(1e6) if seed is None else seed
-    paths, found, names = index_directory(directory, labels, formats, class_names, shuffle, seed, follow_links,
-                                          verbose)
-    if label_mode == "binary" and len(names) != 2:
-        raise ValueError('When passing `label_mode="binary"`, there must be exactly 2 class_names. '
-                         f"Received: class_names={names}")
-    num_classes = len(names) if names else 0
-    parts = [("training", shuffle), ("validation", False)] if subset == "both" else [(subset, shuffle)]
     datasets = []
-    for part, part_shuffle in parts:
-        part_paths, part_labels = _split(paths, found, validation_split, part)
-        if not part_paths:
-            raise ValueError(f"No {what} found in directory {directory}. Allowed formats: {formats}")
+    for part_paths, part_labels, part_shuffle in parts:
         ds = tf.data.Dataset.from_tensor_slices(part_paths).map(load, num_parallel_calls=tf.data.AUTOTUNE)
         datasets.append(_finish(tf, ds, part_labels, label_mode, num_classes, batch_size, part_shuffle, seed,
                                 names, part_paths))
