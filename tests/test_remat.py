@@ -109,14 +109,21 @@ def _dense_stack(k):
     return k.Model(inputs, k.layers.Dense(1)(x))
 
 
-def test_remat_scope_matches_keras_after_a_fit_step():
-    ours, theirs = _dense_stack(kgraph), _dense_stack(keras)
+def _fit_step_matches_keras(build):
+    """Builds the model of `build(lib)` in both, with Keras' weights; one SGD step gives the same loss and weights.
+    Returns kgraph's model."""
+    ours, theirs = build(kgraph), build(keras)
     ours.set_weights(theirs.get_weights())
     for model, optimizers in ((ours, kgraph.optimizers), (theirs, keras.optimizers)):
         model.compile(optimizer=optimizers.SGD(0.1), loss="mse")
     np.testing.assert_allclose(ours.train_on_batch(X, Y), theirs.train_on_batch(X, Y), rtol=1e-6)
     for a, b in zip(ours.get_weights(), theirs.get_weights()):
         np.testing.assert_allclose(a, b, atol=1e-6)
+    return ours
+
+
+def test_remat_scope_matches_keras_after_a_fit_step():
+    _fit_step_matches_keras(_dense_stack)
 
 
 def _custom_remat_layer(k):
@@ -139,14 +146,7 @@ def _custom_remat_layer(k):
 
 
 def test_remat_function_in_a_layer_matches_keras_after_a_fit_step():
-    ours, theirs = _custom_remat_layer(kgraph), _custom_remat_layer(keras)
-    ours.set_weights(theirs.get_weights())
-    for model, optimizers in ((ours, kgraph.optimizers), (theirs, keras.optimizers)):
-        model.compile(optimizer=optimizers.SGD(0.1), loss="mse")
-    np.testing.assert_allclose(ours.train_on_batch(X, Y), theirs.train_on_batch(X, Y), rtol=1e-6)
-    for a, b in zip(ours.get_weights(), theirs.get_weights()):
-        np.testing.assert_allclose(a, b, atol=1e-6)
-    assert _checkpoints(_train_step_primitives(ours))
+    assert _checkpoints(_train_step_primitives(_fit_step_matches_keras(_custom_remat_layer)))
 
 
 def test_remat_on_jax_tracers_checkpoints_and_keeps_the_gradient():
