@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from kgraph import initializers, ops, regularizers
+from kgraph import ops
 from kgraph import random as kg_random
 from kgraph.layers.attention.multi_head_attention import QueryKeyValueAttention, _HeadProjection, _masked_softmax
 from kgraph.ops.attention import causal_mask
@@ -68,15 +68,12 @@ class GroupedQueryAttention(QueryKeyValueAttention):
         self.use_gate = use_gate
         self.sliding_window = sliding_window
         self._flash_attention = bool(flash_attention)
-        self._kernel_initializer = self.kernel_initializer = initializers.get(kernel_initializer)
-        self._bias_initializer = self.bias_initializer = initializers.get(bias_initializer)
-        self._kernel_regularizer = self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self._bias_regularizer = self.bias_regularizer = regularizers.get(bias_regularizer)
-        self._activity_regularizer = regularizers.get(activity_regularizer)
-        self._kernel_constraint = self.kernel_constraint = kernel_constraint
-        self._bias_constraint = self.bias_constraint = bias_constraint
-        self.seed = seed
-        self._seed_offset = kg_random.next_seed() if seed is None else int(seed)
+        self._store_projection_args(kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
+                                    activity_regularizer, kernel_constraint, bias_constraint, seed)
+        # Keras' GroupedQueryAttention also exposes these as public attributes
+        self.kernel_initializer, self.bias_initializer = self._kernel_initializer, self._bias_initializer
+        self.kernel_regularizer, self.bias_regularizer = self._kernel_regularizer, self._bias_regularizer
+        self.kernel_constraint, self.bias_constraint = self._kernel_constraint, self._bias_constraint
 
     def build(self, query_shape, value_shape, key_shape=None):
         key_shape = value_shape if key_shape is None else key_shape
@@ -167,14 +164,7 @@ class GroupedQueryAttention(QueryKeyValueAttention):
             "use_gate": self.use_gate,
             "sliding_window": self.sliding_window,
             "dropout": self.dropout,
-            "kernel_initializer": initializers.serialize(self._kernel_initializer),
-            "bias_initializer": initializers.serialize(self._bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self._kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self._bias_regularizer),
-            "activity_regularizer": regularizers.serialize(self._activity_regularizer),
-            "kernel_constraint": self._kernel_constraint,
-            "bias_constraint": self._bias_constraint,
-            "seed": self.seed,
+            **self._projection_config(),
         }
 
 

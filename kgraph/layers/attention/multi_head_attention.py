@@ -75,6 +75,32 @@ class QueryKeyValueAttention(Layer):
         key = bound.get("key")
         self.build(tuple(bound["query"].shape), tuple(bound["value"].shape), None if key is None else tuple(key.shape))
 
+    def _store_projection_args(self, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
+                               activity_regularizer, kernel_constraint, bias_constraint, seed) -> None:
+        """Keeps the projections' initializers, penalties and constraints, resolved as Keras does, and the dropout
+        seed (drawn when None)."""
+        self._kernel_initializer = initializers.get(kernel_initializer)
+        self._bias_initializer = initializers.get(bias_initializer)
+        self._kernel_regularizer = regularizers.get(kernel_regularizer)
+        self._bias_regularizer = regularizers.get(bias_regularizer)
+        self._activity_regularizer = regularizers.get(activity_regularizer)
+        self._kernel_constraint, self._bias_constraint = kernel_constraint, bias_constraint
+        self.seed = seed
+        self._seed_offset = kg_random.next_seed() if seed is None else int(seed)
+
+    def _projection_config(self) -> dict:
+        """The config entries of `_store_projection_args`, serialized as Keras writes them."""
+        return {
+            "kernel_initializer": initializers.serialize(self._kernel_initializer),
+            "bias_initializer": initializers.serialize(self._bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self._kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self._bias_regularizer),
+            "activity_regularizer": regularizers.serialize(self._activity_regularizer),
+            "kernel_constraint": self._kernel_constraint,
+            "bias_constraint": self._bias_constraint,
+            "seed": self.seed,
+        }
+
     @staticmethod
     def _inputs_and_masks(query, value, key, query_mask, value_mask, key_mask):
         """The key (the value when None) and each input's mask: the one passed, else the one its tensor carries."""
@@ -128,14 +154,8 @@ class MultiHeadAttention(QueryKeyValueAttention):
             tuple(output_shape) if output_shape else None)
         self._attention_axes = (attention_axes,) if isinstance(attention_axes, int) else (
             tuple(attention_axes) if attention_axes is not None else None)
-        self._kernel_initializer = initializers.get(kernel_initializer)
-        self._bias_initializer = initializers.get(bias_initializer)
-        self._kernel_regularizer = regularizers.get(kernel_regularizer)
-        self._bias_regularizer = regularizers.get(bias_regularizer)
-        self._activity_regularizer = regularizers.get(activity_regularizer)
-        self._kernel_constraint, self._bias_constraint = kernel_constraint, bias_constraint
-        self.seed = seed
-        self._seed_offset = kg_random.next_seed() if seed is None else int(seed)
+        self._store_projection_args(kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
+                                    activity_regularizer, kernel_constraint, bias_constraint, seed)
 
     num_heads = property(lambda self: self._num_heads)
     key_dim = property(lambda self: self._key_dim)
@@ -253,12 +273,5 @@ class MultiHeadAttention(QueryKeyValueAttention):
             "use_bias": self._use_bias,
             "output_shape": self._output_shape,
             "attention_axes": self._attention_axes,
-            "kernel_initializer": initializers.serialize(self._kernel_initializer),
-            "bias_initializer": initializers.serialize(self._bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self._kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self._bias_regularizer),
-            "activity_regularizer": regularizers.serialize(self._activity_regularizer),
-            "kernel_constraint": self._kernel_constraint,
-            "bias_constraint": self._bias_constraint,
-            "seed": self.seed,
+            **self._projection_config(),
         }
