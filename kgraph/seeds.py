@@ -32,4 +32,8 @@ def next_seed() -> int:
 
 def key(seed: int | None = None):
     """A raw uint32[2] PRNG key from `seed` (a fresh one when None)."""
-    return jax.random.key_data(jax.random.key(next_seed() if seed is None else int(seed)))
+    seed = next_seed() if seed is None else int(seed)
+    if jax.config.jax_default_prng_impl == "threefry2x32" and 0 <= seed < 2**31:
+        # Threefry's key for a non-negative int32 seed is (0, seed): made on the host, it costs no compilation.
+        return jax.device_put(np.array([0, seed], np.uint32))
+    return jax.random.key_data(jax.random.key(seed))

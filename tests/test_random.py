@@ -125,3 +125,13 @@ def test_random_functions_without_a_graph_op_refuse_a_traced_batch():
 
     with pytest.raises(ValueError, match="kgraph.random.gamma"):
         Gamma()(kgraph.Input((3,)))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 1337, 2**31 - 1, 2**31, 2**32 + 5])
+def test_host_made_keys_equal_jax_keys(seed):
+    """`seeds.key` builds small seeds' keys on the host; they must be the very keys JAX derives."""
+    from kgraph import seeds
+
+    expected = np.asarray(jax.random.key_data(jax.random.key(seed)))
+    got = np.asarray(seeds.key(seed))
+    assert got.dtype == expected.dtype and np.array_equal(got, expected)

@@ -3,7 +3,6 @@ training_state, training_steps and training_loop."""
 
 from __future__ import annotations
 
-import jax
 import numpy as np
 
 from kgraph import metrics as metrics_module
@@ -231,7 +230,6 @@ class Trainer(TrainingLoop, TrainingSteps, TrainingState, StepMethods):
         x_host = self._check_inputs(adapter.host[0])
         if any(a is not b for a, b in zip(x_host, adapter.host[0])):
             adapter.host = (x_host,) + adapter.host[1:]
-            adapter.device = jax.device_put(adapter.host)
         if current_distribution() is not None:
             adapter.device = sharding.put_dataset(adapter.host, current_distribution())
         return adapter

@@ -273,8 +273,13 @@ class TrainingLoop:
             fuse = steps_per_call(callback_list, getattr(self, "steps_per_execution", 1), PREDICT_BATCH_HOOKS)
             perm, plan = adapter.epoch(fuse)
             capacity = max(fused for *_, fused in plan)
+            sharded = current_distribution() is not None
             for step, start, size, fused in plan:
-                carry, chunks = run(params, adapter.device, perm, start, size, fused, capacity)
+                if sharded:
+                    offset, data = start, adapter.device
+                else:
+                    offset, data = adapter.window(start, size * capacity if size == adapter.batch_size else size)
+                carry, chunks = run(params, data, perm, offset, size, fused, capacity)
                 params = {**params, "carry": carry}
                 for i, outputs in enumerate(chunks, start=step + fused - len(chunks)):
                     yield i, outputs, carry["states"]

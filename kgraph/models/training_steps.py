@@ -16,6 +16,12 @@ from kgraph.runtime.data_adapter import ArrayDataAdapter
 from kgraph.runtime.steps import BatchExecutables, PredictExecutables, StepExecutables
 
 
+def _step_keys(program: Program, rng) -> tuple:
+    """(the key the next step gets, this step's key): split only when the program draws random numbers, so a
+    step without them carries no PRNG work."""
+    return tuple(jax.random.split(rng)) if program.fn.needs_rng else (rng, rng)
+
+
 class TrainingSteps:
     """Mixin of Model: forward, loss, gradients, optimizer and metric updates as pure functions of the state."""
 
@@ -67,7 +73,7 @@ class TrainingSteps:
 
         def body(state: StepState, batch) -> StepState:
             x, y, sw = batch
-            rng, step_rng = jax.random.split(state.rng)
+            rng, step_rng = _step_keys(program, state.rng)
             batch_size = x[0].shape[0]
 
             def loss_fn(trainable):
@@ -88,7 +94,7 @@ class TrainingSteps:
     def _test_body(self, program: Program, index: ParamIndex):
         def body(state: StepState, batch) -> StepState:
             x, y, sw = batch
-            rng, step_rng = jax.random.split(state.rng)
+            rng, step_rng = _step_keys(program, state.rng)
             outputs, losses, _ = self._forward(program, index, state.trainable, state.non_trainable, x, step_rng,
                                                seeds=state.seeds)
             total, parts, y_l, sw_l = self._total_loss(y, outputs, sw, losses)
@@ -104,9 +110,7 @@ class TrainingSteps:
         def body(params, batch):
             x, _, _ = batch
             carry = params["carry"]
-            rng = step_rng = carry["rng"]
-            if program.fn.needs_rng:
-                rng, step_rng = jax.random.split(rng)
+            rng, step_rng = _step_keys(program, carry["rng"])
             outputs, _, updates = self._forward(program, index, params["trainable"], params["non_trainable"], x,
                                                 step_rng, overrides=carry["states"], seeds=params["seeds"])
             return {"states": {name: updates[name] for name in carry["states"]}, "rng": rng}, outputs

@@ -6,6 +6,7 @@ step never waits on a host copy. (The training-API issue adds generators, PyData
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
@@ -137,8 +138,24 @@ class ArrayDataAdapter:
             raise ValueError(f"`steps` must be a positive integer, got {steps!r}")
         self.shuffle = shuffle
         self.host = (x, y, sample_weight)
-        self.device = jax.device_put(self.host)
         self.seed = seed
+
+    @functools.cached_property
+    def device(self):
+        """The whole dataset on the device, staged on first use (training gathers shuffled batches from it)."""
+        return jax.device_put(self.host)
+
+    def window(self, start: int, rows: int) -> tuple[int, tuple]:
+        """`rows` consecutive samples that include sample `start`, on the device: (start's row in them, arrays).
+
+        The window ends at the data's end rather than run past it, so every window of a call has one shape.
+        Staging a window at a time costs far less than the whole dataset at once: a large fresh device
+        buffer is paid for page by page (64 MB: ~55 ms on CPU), a window-sized one is reused.
+        """
+        first = min(start, self.size - rows)
+        part = tuple(tree.map_structure(lambda a: a[first:first + rows], p) if p is not None else None
+                     for p in self.host)
+        return start - first, jax.device_put(part)
 
     def epoch(self, steps_per_execution: int = 1, index: int = 0, first_step: int = 0):
         """Epoch `index`'s permutation and plan from batch `first_step` on: (batch, first sample, size, batches).
@@ -148,7 +165,7 @@ class ArrayDataAdapter:
         """
         perm = None
         if self.shuffle:
-            perm = jnp.asarray(np.random.default_rng([self.seed, index]).permutation(self.size).astype(np.int32))
+            perm = jax.device_put(np.random.default_rng([self.seed, index]).permutation(self.size).astype(np.int32))
         plan = []
         step = first_step
         while step < self.num_batches:
@@ -168,4 +185,5 @@ def fetch(data, perm, start, size: int):
     if perm is None:
         return jax.tree_util.tree_map(lambda a: jax.lax.dynamic_slice_in_dim(a, start, size, axis=0), data)
     idx = jax.lax.dynamic_slice_in_dim(perm, start, size)
-    return jax.tree_util.tree_map(lambda a: jnp.take(a, idx, axis=0), data)
+    # A permutation's indices are in range: "clip" is XLA's plain gather, without the fill mode's masking.
+    return jax.tree_util.tree_map(lambda a: jnp.take(a, idx, axis=0, mode="clip"), data)

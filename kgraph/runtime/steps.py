@@ -4,8 +4,9 @@ A step is `body(state, batch) -> state`; `finish(state)` reads what the caller w
 A call runs `count` consecutive batches, either as one executable with a device-side loop ("fused") or as
 `count` dispatches of a one-batch executable ("single"). XLA's CPU backend runs some step bodies several
 times slower inside a loop (convolutions, loops of their own), so each executable set looks at its step's
-jaxpr once and keeps one way for good: see `loops_well`. State buffers are donated, so updates happen in
-place. Executables for the other batch sizes an epoch will need are compiled on a background thread while
+jaxpr once and keeps one way for good: see `loops_well`. The body is its own `jax.jit`, so its trace is made
+once and reused by the single and the fused executable (XLA inlines it). State buffers are donated, so updates
+happen in place. Executables for the other batch sizes an epoch will need are compiled on a background thread while
 the first ones run.
 """
 
@@ -29,20 +30,17 @@ _compiler = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_pre
 LOOP_UNFRIENDLY = frozenset({"conv_general_dilated", "while", "scan"})
 
 
-def loops_well(jaxpr, outer_loops: int = 0) -> bool:
+def loops_well(jaxpr) -> bool:
     """Whether a step runs as fast inside a device loop as dispatched once per batch.
 
     Measured on XLA's CPU backend: a loop saves the per-call dispatch and runs dense and attention steps
     faster (the transformer block 1.7x, the MLP 1.3x), but convolutions (gradients above all) and a step's own
-    loops (recurrent layers) run several times slower in it. `outer_loops` loops around the step (a fused
-    executable's own) are looked through.
+    loops (recurrent layers) run several times slower in it.
     """
     for eqn in jaxpr.eqns:
-        name = eqn.primitive.name
-        if name in LOOP_UNFRIENDLY and not (outer_loops and name in ("while", "scan")):
+        if eqn.primitive.name in LOOP_UNFRIENDLY:
             return False
-        inner = outer_loops - 1 if name in ("while", "scan") else outer_loops
-        if not all(loops_well(sub, inner) for sub in jax_core.jaxprs_in_params(eqn.params)):
+        if not all(loops_well(sub) for sub in jax_core.jaxprs_in_params(eqn.params)):
             return False
     return True
 
@@ -102,7 +100,7 @@ class StepExecutables:
     """
 
     def __init__(self, body: Callable, finish: Callable, donate: bool = True):
-        self.body = body
+        self.body = jax.jit(body)
         self.finish = finish
         self.donate = donate
         self.fuse: bool | None = None
@@ -121,10 +119,11 @@ class StepExecutables:
         (self._fused if self._fuses(args, size) else self._single).prepare(args, size)
 
     def _fuses(self, args, size: int) -> bool:
-        """Decides once, from the fused step's jaxpr (jit reuses that trace when it compiles the fused step)."""
+        """Decides once, from the single step's jaxpr: jit reuses that trace when it compiles the single step,
+        and the fused step reuses the body's."""
         if self.fuse is None:
-            traced = self._fused.jitted(size).trace(*self._fused.specs(args))
-            self.fuse = loops_well(traced.jaxpr.jaxpr, outer_loops=1)
+            traced = self._single.jitted(size).trace(*self._single.specs(args))
+            self.fuse = loops_well(traced.jaxpr.jaxpr)
         return self.fuse
 
     def _run_single(self, args, start: int, size: int, count: int):
@@ -162,7 +161,7 @@ class PredictExecutables:
     output buffer) when the body runs well in a loop (see `loops_well`), else as `count` single-batch calls."""
 
     def __init__(self, body: Callable):
-        self.body = body
+        self.body = jax.jit(body)
         self.fuse: bool | None = None
         self._single: dict[int, Callable] = {}
         self._fused: dict[tuple, Callable] = {}
@@ -178,15 +177,13 @@ class PredictExecutables:
         return carry, [[o[:count * size] for o in outputs]]
 
     def _fuses(self, params, data, perm, size: int, capacity: int) -> bool:
-        """Decides once, from the fused step's jaxpr; returns with that executable in `_fused` when fusing."""
-        key = (size, capacity)
-        if key not in self._fused and self.fuse is not False:
-            self._fused[key] = self._jit_fused(size, capacity)
-            if self.fuse is None:
-                traced = self._fused[key].trace(*_specs((params, data, perm)), _INDEX, _INDEX)
-                self.fuse = loops_well(traced.jaxpr.jaxpr, outer_loops=1)
-                if not self.fuse:
-                    del self._fused[key]
+        """Decides once, from the single step's jaxpr (the fused step reuses the body's trace); returns with the
+        fused executable in `_fused` when fusing."""
+        if self.fuse is None:
+            traced = self._jit_single(size).trace(*_specs((params, data, perm)), _INDEX)
+            self.fuse = loops_well(traced.jaxpr.jaxpr)
+        if self.fuse and (size, capacity) not in self._fused:
+            self._fused[(size, capacity)] = self._jit_fused(size, capacity)
         return self.fuse
 
     def _jit_single(self, size: int) -> Callable:

@@ -55,6 +55,21 @@ def test_fused_and_single_batch_predict_agree():
 
 
 @pytest.mark.parametrize("fuse", [True, False])
+def test_predict_staged_a_window_at_a_time_equals_one_call(fuse):
+    """300 rows, batches of 16, 5 per call (a batch hook keeps kgraph from fusing more): calls of 5, 5, 5, 3
+    batches and a tail of 12 rows; the window of the 3-batch call ends at the data's end, so it starts before
+    the call's first batch."""
+    x, _ = _data(300)
+    model = _model()
+    model.compile("adam", "sparse_categorical_crossentropy", steps_per_execution=5)
+    model.predict(x[:8], verbose=0)
+    _executable(model, "predict").fuse = fuse
+    hook = keras.callbacks.LambdaCallback(on_predict_batch_end=lambda batch, logs: None)
+    got = model.predict(x, batch_size=16, verbose=0, callbacks=[hook])
+    np.testing.assert_allclose(got, np.asarray(model(x, training=False)), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("fuse", [True, False])
 def test_user_steps_per_execution_is_honoured_exactly(fuse):
     x, y = _data(160)
     model = _model()
