@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import jax.numpy as jnp
+import jax
 import numpy as np
 
 from kgraph import config
@@ -35,6 +35,21 @@ def steps_per_call(callback_list: CallbackList, steps_per_execution: int, hooks:
         if any(getattr(type(cb), hook) is not getattr(Callback, hook) for hook in hooks):
             return steps_per_execution
     return max(steps_per_execution, AUTO_FUSED_STEPS)
+
+
+def _device_calls(adapter: ArrayDataAdapter, plan: list[tuple], perm):
+    """Each compiled call's data: (first batch, batch size, batches, start, arrays, order on the device).
+
+    A call gets its own window of samples; under a distribution the whole dataset is laid out across the
+    devices once and each step gathers its batch from it through the permutation.
+    """
+    if current_distribution() is None:
+        for call in adapter.calls(plan, perm):
+            yield call + (None,)
+        return
+    order = None if perm is None else jax.device_put(perm)
+    for step, start, size, fused in plan:
+        yield step, size, fused, start, adapter.device, order
 
 
 def _float_logs(logs: dict) -> dict:
@@ -79,9 +94,9 @@ class TrainingLoop:
         if not isinstance(run, BatchExecutables):
             hooks = TRAIN_BATCH_HOOKS if kind == "train" else TEST_BATCH_HOOKS
             perm, plan = adapter.epoch(steps_per_call(callback_list, self.steps_per_execution, hooks), epoch, first_step)
-            for step, start, size, fused in plan:
+            for step, size, fused, offset, data, order in _device_calls(adapter, plan, perm):
                 begin(step)
-                state, logs = run(state, adapter.device, perm, start, size, fused)
+                state, logs = run(state, data, order, offset, size, fused)
                 count += fused
                 if live:
                     self._fit_live = (state, epoch, step + fused)
@@ -164,7 +179,9 @@ class TrainingLoop:
             callback_list.on_epoch_begin(epoch)
             resuming = resume is not None and epoch == resume["epoch"]
             if epoch == first_epoch and isinstance(run, StepExecutables) and current_distribution() is None:
-                self._precompile(run, program, adapter, val_adapter, trainable, frozen)
+                self._precompile(run, program, adapter, val_adapter, trainable, frozen,
+                                 steps_per_call(callback_list, self.steps_per_execution, TRAIN_BATCH_HOOKS),
+                                 steps_per_call(callback_list, self.steps_per_execution, TEST_BATCH_HOOKS))
             state = (self._state_from_snapshot(program, resume) if resuming
                      else self._train_state(program, trainable, frozen, reset_metrics=True))
             state, logs, count = self._run_batches("train", adapter, run, state, callback_list, names, epoch,
@@ -273,13 +290,8 @@ class TrainingLoop:
             fuse = steps_per_call(callback_list, getattr(self, "steps_per_execution", 1), PREDICT_BATCH_HOOKS)
             perm, plan = adapter.epoch(fuse)
             capacity = max(fused for *_, fused in plan)
-            sharded = current_distribution() is not None
-            for step, start, size, fused in plan:
-                if sharded:
-                    offset, data = start, adapter.device
-                else:
-                    offset, data = adapter.window(start, size * capacity if size == adapter.batch_size else size)
-                carry, chunks = run(params, data, perm, offset, size, fused, capacity)
+            for step, size, fused, offset, data, order in _device_calls(adapter, plan, perm):
+                carry, chunks = run(params, data, order, offset, size, fused, capacity)
                 params = {**params, "carry": carry}
                 for i, outputs in enumerate(chunks, start=step + fused - len(chunks)):
                     yield i, outputs, carry["states"]
@@ -309,7 +321,7 @@ class TrainingLoop:
         if isinstance(run, BatchExecutables):  # a model's own train_step, fed the batch itself
             state, logs = run(state, adapter.device)
         else:
-            state, logs = run(state, adapter.device, jnp.arange(adapter.size, dtype=jnp.int32), 0, adapter.size, 1)
+            state, logs = run(state, adapter.device, None, 0, adapter.size, 1)
         self._write_train_state(state, trainable, frozen)
         return self._format_logs(_float_logs(logs), return_dict)
 

@@ -143,15 +143,17 @@ class TrainingSteps:
             else:
                 body = self._train_body(program, index) if kind == "train" else self._test_body(program, index)
                 body = sharding.with_batch_sharding(body, dist)
-                cls = BatchExecutables if stream else StepExecutables
-                self._executables[key] = cls(body, self._logs, donate=kind == "train")
+                self._executables[key] = (BatchExecutables(body, self._logs, donate=kind == "train") if stream
+                                          else StepExecutables(body, self._logs, training=kind == "train"))
         return self._executables[key]
 
-    def _precompile(self, run, program: Program, adapter, val_adapter, trainable, frozen) -> None:
+    def _precompile(self, run, program: Program, adapter, val_adapter, trainable, frozen, train_fuse: int,
+                    test_fuse: int) -> None:
         """Starts compiling, on a background thread, the other batch sizes this fit will meet (validation too).
 
-        It runs from shapes alone, so compilation overlaps the first steps. The first batch size is left to
-        `jax.jit` itself, which compiles it at the first call and then dispatches through its C++ fast path.
+        It runs from shapes alone (the windows calls of `train_fuse` and `test_fuse` batches stage), so
+        compilation overlaps the first steps. The first batch size is left to `jax.jit` itself, which compiles
+        it at the first call and then dispatches through its C++ fast path.
         """
         def spec(a):
             return jax.ShapeDtypeStruct(np.shape(a), a.dtype)
@@ -162,15 +164,16 @@ class TrainingSteps:
         optimizer = self.optimizer.state if self.optimizer.state is not None else \
             jax.eval_shape(self.optimizer.init, test_state.trainable)
         state = test_state._replace(optimizer=jax.tree_util.tree_map(spec, optimizer), seeds=spec(program.fn.seeds))
-        perm, plan = adapter.epoch()
-        for size in {size for _, _, size, _ in plan} - {plan[0][2]}:
-            run.prepare(state, adapter.device, perm, size)
+        _, plan = adapter.epoch(train_fuse)
+        rows = adapter.window_rows(plan)
+        for size in set(rows) - {plan[0][2]}:
+            run.prepare(state, adapter.window_specs(rows[size]), None, size)
         if isinstance(val_adapter, ArrayDataAdapter):
             test_program = self._program(False, val_adapter.host[0])
             test_run = self._executable("test", test_program, self._param_index(test_program, trainable, frozen))
             if not isinstance(test_run, StepExecutables):
                 return
-            val_perm, val_plan = val_adapter.epoch()
+            val_rows = val_adapter.window_rows(val_adapter.epoch(test_fuse)[1])
             test_state = test_state._replace(seeds=spec(test_program.fn.seeds))
-            for size in sorted({size for _, _, size, _ in val_plan}):
-                test_run.prepare(test_state, val_adapter.device, val_perm, size)
+            for size in sorted(val_rows):
+                test_run.prepare(test_state, val_adapter.window_specs(val_rows[size]), None, size)

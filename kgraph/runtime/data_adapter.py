@@ -98,7 +98,8 @@ def split_for_validation(arrays: tuple, validation_split: float) -> tuple[tuple,
 
 
 class ArrayDataAdapter:
-    """Batches in-memory arrays on the device: each epoch uploads one index permutation, nothing per step.
+    """Batches in-memory arrays for compiled calls: each call gets a window of the epoch's samples (gathered
+    in shuffled order on the host) from which its steps slice their batches on the device.
 
     Args:
         x, y, sample_weight: arrays, or lists/dicts of arrays, sharing their first dim.
@@ -142,30 +143,60 @@ class ArrayDataAdapter:
 
     @functools.cached_property
     def device(self):
-        """The whole dataset on the device, staged on first use (training gathers shuffled batches from it)."""
+        """The whole dataset on the device (the path a sharded run takes: the distribution lays it out)."""
         return jax.device_put(self.host)
 
-    def window(self, start: int, rows: int) -> tuple[int, tuple]:
-        """`rows` consecutive samples that include sample `start`, on the device: (start's row in them, arrays).
+    def window(self, start: int, rows: int, order: np.ndarray | None = None) -> tuple[int, tuple]:
+        """`rows` consecutive samples of the epoch's `order` that include its sample `start`, on the device:
+        (start's row in them, arrays).
 
         The window ends at the data's end rather than run past it, so every window of a call has one shape.
-        Staging a window at a time costs far less than the whole dataset at once: a large fresh device
-        buffer is paid for page by page (64 MB: ~55 ms on CPU), a window-sized one is reused.
+        Staging a window per compiled call costs far less than the whole dataset per `fit`: a large fresh
+        device buffer is paid for page by page (64 MB: ~55 ms on CPU), and the host gathers the next window
+        while the device runs the last one.
         """
         first = min(start, self.size - rows)
-        part = tuple(tree.map_structure(lambda a: a[first:first + rows], p) if p is not None else None
-                     for p in self.host)
+        if order is None:
+            def pick(a):
+                return a[first:first + rows]
+        else:
+            index = order[first:first + rows]
+
+            def pick(a):
+                return np.take(a, index, axis=0)
+        part = tuple(tree.map_structure(pick, p) if p is not None else None for p in self.host)
         return start - first, jax.device_put(part)
 
+    def window_rows(self, plan: list[tuple]) -> dict[int, int]:
+        """Rows of the window that calls of each batch size in `plan` stage: full batches' windows hold the
+        longest call's batches, so every full call of an epoch has one shape (one executable)."""
+        capacity = max((fused for *_, fused in plan), default=1)
+        return {size: size * capacity if size == self.batch_size else size for _, _, size, _ in plan}
+
+    def window_specs(self, rows: int) -> tuple:
+        """The shapes and dtypes of a window of `rows` samples (what ahead-of-time compilation needs)."""
+        def spec(a):
+            return jax.ShapeDtypeStruct((rows,) + np.shape(a)[1:], a.dtype)
+
+        return tuple(tree.map_structure(spec, p) if p is not None else None for p in self.host)
+
+    def calls(self, plan: list[tuple], order: np.ndarray | None):
+        """Each compiled call of `plan` with its window: (first batch, batch size, batches, start row, arrays)."""
+        rows = self.window_rows(plan)
+        for step, start, size, fused in plan:
+            offset, data = self.window(start, rows[size], order)
+            yield step, size, fused, offset, data
+
     def epoch(self, steps_per_execution: int = 1, index: int = 0, first_step: int = 0):
-        """Epoch `index`'s permutation and plan from batch `first_step` on: (batch, first sample, size, batches).
+        """Epoch `index`'s permutation (host indices) and plan from batch `first_step` on: (batch, first
+        sample, size, batches).
 
         The permutation is a function of (seed, index), so a resumed run sees the same order; without
-        shuffling it is None, and batches are contiguous slices (cheaper than a gather on every backend).
+        shuffling it is None, and batches are contiguous slices.
         """
         perm = None
         if self.shuffle:
-            perm = jax.device_put(np.random.default_rng([self.seed, index]).permutation(self.size).astype(np.int32))
+            perm = np.random.default_rng([self.seed, index]).permutation(self.size).astype(np.int32)
         plan = []
         step = first_step
         while step < self.num_batches:

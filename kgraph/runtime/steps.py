@@ -1,13 +1,13 @@
 """Compiles a per-batch step body into jitted executables that fetch their own batches on the device.
 
 A step is `body(state, batch) -> state`; `finish(state)` reads what the caller wants back (the logs).
-A call runs `count` consecutive batches, either as one executable with a device-side loop ("fused") or as
-`count` dispatches of a one-batch executable ("single"). XLA's CPU backend runs some step bodies several
-times slower inside a loop (convolutions, loops of their own), so each executable set looks at its step's
-jaxpr once and keeps one way for good: see `loops_well`. The body is its own `jax.jit`, so its trace is made
-once and reused by the single and the fused executable (XLA inlines it). State buffers are donated, so updates
-happen in place. Executables for the other batch sizes an epoch will need are compiled on a background thread while
-the first ones run.
+A call runs `count` consecutive batches of its data (a window of samples), either as one executable with a
+device-side loop ("fused") or as `count` dispatches of a one-batch executable ("single"). XLA's CPU backend
+runs some step bodies several times slower inside a loop (convolutions, loops of their own), so each
+executable set looks at its step's jaxpr once and keeps one way for good: see `loops_well`. The body is its
+own `jax.jit`, so its trace is made once and reused by the single and the fused executable (XLA inlines it).
+State buffers are donated, so updates happen in place. Executables for the other batch sizes an epoch will
+need are compiled on a background thread while the first ones run.
 """
 
 from __future__ import annotations
@@ -26,19 +26,22 @@ from kgraph.runtime.data_adapter import fetch
 warnings.filterwarnings("ignore", message="Some donated buffers were not usable")
 _compiler = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="kgraph-compile")
 
-# Primitives that XLA's CPU backend runs several times slower in a device loop than in one call per batch.
-LOOP_UNFRIENDLY = frozenset({"conv_general_dilated", "while", "scan"})
+# Primitives whose gradients XLA's CPU backend runs several times slower in a device loop than in one call per
+# batch.
+SLOW_GRADIENTS_IN_LOOPS = frozenset({"conv_general_dilated"})
 
 
 def loops_well(jaxpr) -> bool:
-    """Whether a step runs as fast inside a device loop as dispatched once per batch.
+    """Whether a training step runs as fast inside a device loop as dispatched once per batch.
 
-    Measured on XLA's CPU backend: a loop saves the per-call dispatch and runs dense and attention steps
-    faster (the transformer block 1.7x, the MLP 1.3x), but convolutions (gradients above all) and a step's own
-    loops (recurrent layers) run several times slower in it.
+    Measured on XLA's CPU backend, fused and single-batch models alternating in one process: a loop saves
+    the per-call dispatch and runs dense, attention and recurrent training steps as fast or faster (the
+    transformer block 1.7x, the MLP 1.3x, LSTM, GRU and SimpleRNN 2-5%), but a step that differentiates
+    convolutions runs several times slower in it (the MNIST convnet: 5 against 40 steps/s). Forward-only
+    steps (evaluate, predict) run at least as fast in a loop, convolutions included.
     """
     for eqn in jaxpr.eqns:
-        if eqn.primitive.name in LOOP_UNFRIENDLY:
+        if eqn.primitive.name in SLOW_GRADIENTS_IN_LOOPS:
             return False
         if not all(loops_well(sub) for sub in jax_core.jaxprs_in_params(eqn.params)):
             return False
@@ -55,6 +58,11 @@ def _specs(tree) -> object:
 
 
 _INDEX = jax.ShapeDtypeStruct((), np.int32)
+
+
+def _rows(data) -> int:
+    """Samples in a call's data (its arrays share their first dimension)."""
+    return np.shape(jax.tree_util.tree_leaves(data)[0])[0]
 
 
 class _Compiled:
@@ -93,30 +101,40 @@ class _Compiled:
 
 
 class StepExecutables:
-    """Compiled steps over one step body, fused when the body runs well in a device loop (see `loops_well`).
+    """Compiled steps over one step body: fused, unless a training body runs badly in a device loop (see
+    `loops_well`).
 
     `__call__(state, data, perm, start, size, count)` runs `count` batches of `size` starting at
     sample `start` of the permutation and returns `(new state, finish(new state))`.
+
+    Args:
+        training: the body trains: its state is donated (updated in place) and whether it runs fused is
+            decided from its jaxpr. Other bodies (evaluation) always run fused.
     """
 
-    def __init__(self, body: Callable, finish: Callable, donate: bool = True):
+    def __init__(self, body: Callable, finish: Callable, training: bool = True):
         self.body = jax.jit(body)
         self.finish = finish
-        self.donate = donate
-        self.fuse: bool | None = None
+        self.donate = training
+        self.fuse: bool | None = None if training else True
         self._single = _Compiled(self._jit_single, 1)
         self._fused = _Compiled(self._jit_fused, 2)
 
     def __call__(self, state, data, perm, start: int, size: int, count: int = 1):
         args = (state, data, perm)
-        if count > 1 and self._fuses(args, size):
+        if self._loops(args, size):
             return self._fused.get(args, size)(*args, np.int32(start), np.int32(count))
         return self._run_single(args, start, size, count)
 
     def prepare(self, state, data, perm, size: int) -> None:
         """Starts compiling, in the background, the executable that calls of batches of `size` will run."""
         args = (state, data, perm)
-        (self._fused if self._fuses(args, size) else self._single).prepare(args, size)
+        (self._fused if self._loops(args, size) else self._single).prepare(args, size)
+
+    def _loops(self, args, size: int) -> bool:
+        """Whether calls on this data run the fused executable: it holds more than one batch and the step runs
+        well in a loop. Every call on data of one shape runs one executable, however many batches it asks for."""
+        return _rows(args[1]) > size and self._fuses(args, size)
 
     def _fuses(self, args, size: int) -> bool:
         """Decides once, from the single step's jaxpr: jit reuses that trace when it compiles the single step,
@@ -157,12 +175,13 @@ class StepExecutables:
 
 class PredictExecutables:
     """Compiled prediction: `body(params, batch) -> (carry, outputs)`, where the carry holds stateful layers'
-    states and the PRNG key. A call over `count` batches runs fused (a device-side loop writing into one
-    output buffer) when the body runs well in a loop (see `loops_well`), else as `count` single-batch calls."""
+    states and the PRNG key. A call over `count` batches of data holding more than one batch runs fused (a
+    device-side loop writing into one output buffer; forward steps run well in one, see `loops_well`), and
+    a call on a single batch's data as one single-batch call (`fuse = False` makes every call single)."""
 
     def __init__(self, body: Callable):
         self.body = jax.jit(body)
-        self.fuse: bool | None = None
+        self.fuse = True
         self._single: dict[int, Callable] = {}
         self._fused: dict[tuple, Callable] = {}
 
@@ -171,20 +190,12 @@ class PredictExecutables:
 
         `capacity` is the most batches any call of this size will ask for (the fused buffer's length).
         """
-        if count == 1 or not self._fuses(params, data, perm, size, capacity):
+        if _rows(data) == size or not self.fuse:
             return self._run_single(params, data, perm, start, size, count)
+        if (size, capacity) not in self._fused:
+            self._fused[(size, capacity)] = self._jit_fused(size, capacity)
         carry, outputs = self._fused[(size, capacity)](params, data, perm, np.int32(start), np.int32(count))
         return carry, [[o[:count * size] for o in outputs]]
-
-    def _fuses(self, params, data, perm, size: int, capacity: int) -> bool:
-        """Decides once, from the single step's jaxpr (the fused step reuses the body's trace); returns with the
-        fused executable in `_fused` when fusing."""
-        if self.fuse is None:
-            traced = self._jit_single(size).trace(*_specs((params, data, perm)), _INDEX)
-            self.fuse = loops_well(traced.jaxpr.jaxpr)
-        if self.fuse and (size, capacity) not in self._fused:
-            self._fused[(size, capacity)] = self._jit_fused(size, capacity)
-        return self.fuse
 
     def _jit_single(self, size: int) -> Callable:
         if size not in self._single:

@@ -264,6 +264,24 @@ def test_arrays_go_to_the_device_resident_array_adapter():
         np.testing.assert_array_equal(x, X[np.asarray(perm)[start:start + size]])
 
 
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_each_call_window_holds_its_batches_in_the_epochs_order(shuffle):
+    """10 rows, batches of 3, 2 per call: calls of 2 and 1 full batches and a tail of 1 row. The full calls'
+    windows hold 6 rows (the second ends at the data's end, so its batch starts at row 2 of it)."""
+    x = np.arange(20, dtype="float32").reshape(10, 2)
+    adapter = ArrayDataAdapter(x, np.arange(10), batch_size=3, shuffle=shuffle, seed=4)
+    perm, plan = adapter.epoch(2, 3)
+    order = np.arange(10) if perm is None else perm
+    calls = list(adapter.calls(plan, perm))
+    assert [(step, size, fused, offset) for step, size, fused, offset, _ in calls] == [(0, 3, 2, 0), (2, 3, 1, 2),
+                                                                                      (3, 1, 1, 0)]
+    assert [len(data[0]) for *_, data in calls] == [6, 6, 1]
+    for (step, start, size, fused), (_, _, _, offset, data) in zip(plan, calls):
+        rows = slice(offset, offset + size * fused)
+        np.testing.assert_array_equal(np.asarray(data[0])[rows], x[order[start:start + size * fused]])
+        np.testing.assert_array_equal(np.asarray(data[1])[rows], order[start:start + size * fused])
+
+
 def test_unknown_input_type_names_the_type_and_the_supported_ones():
     with pytest.raises(TypeError, match=r"Unrecognized data type for `x`: set\. Expected NumPy arrays .*PyDataset.*"
                                         r"tf\.data\.Dataset.*DataLoader.*generator"):

@@ -1,5 +1,8 @@
 """Fused (device-loop) and single-batch execution are interchangeable, and a user's steps_per_execution holds."""
 
+import logging
+
+import jax
 import numpy as np
 import pytest
 
@@ -99,16 +102,48 @@ def test_dense_steps_run_fused_and_never_compile_the_single_batch_loop():
     assert train._fused._cache and not train._single._cache
 
 
-@pytest.mark.parametrize("layer", [lambda: keras.layers.Conv1D(4, 3), lambda: keras.layers.LSTM(4, return_sequences=True)],
-                         ids=["conv", "lstm"])
-def test_convolutions_and_recurrent_layers_run_single_batch_without_compiling_the_loop(layer):
-    rng = np.random.default_rng(0)
-    x, y = rng.random((16 * 8, 6, 2), dtype=np.float32), rng.integers(0, 3, 16 * 8)
-    model = keras.Sequential([keras.Input((6, 2)), layer(), keras.layers.GlobalAveragePooling1D(),
+def _sequence_model(layer):
+    model = keras.Sequential([keras.Input((6, 2)), layer, keras.layers.GlobalAveragePooling1D(),
                               keras.layers.Dense(3, activation="softmax")])
     model.compile("adam", "sparse_categorical_crossentropy")
-    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    return model
+
+
+def test_training_through_a_convolution_runs_single_batch_and_forward_steps_run_fused():
+    rng = np.random.default_rng(0)
+    x, y = rng.random((16 * 8, 6, 2), dtype=np.float32), rng.integers(0, 3, 16 * 8)
+    model = _sequence_model(keras.layers.Conv1D(4, 3))
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0, validation_data=(x, y))
     model.predict(x, batch_size=16, verbose=0)
-    train, predict = _executable(model, "train"), _executable(model, "predict")
-    assert train.fuse is False and predict.fuse is False
-    assert not train._fused._cache and not predict._fused
+    train, test, predict = _executable(model, "train"), _executable(model, "test"), _executable(model, "predict")
+    assert train.fuse is False and not train._fused._cache
+    assert test.fuse is True and test._fused._cache and not test._single._cache
+    assert predict.fuse is True and predict._fused and not predict._single
+
+
+def test_recurrent_layers_train_fused():
+    rng = np.random.default_rng(0)
+    x, y = rng.random((16 * 8, 6, 2), dtype=np.float32), rng.integers(0, 3, 16 * 8)
+    model = _sequence_model(keras.layers.LSTM(4, return_sequences=True))
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    train = _executable(model, "train")
+    assert train.fuse is True and train._fused._cache and not train._single._cache
+
+
+@pytest.mark.parametrize("layers", [[], [keras.layers.Reshape((4, 2)), keras.layers.Conv1D(4, 2), keras.layers.Flatten()]],
+                         ids=["fused", "single"])
+def test_a_ragged_fit_compiles_one_step_per_batch_size(layers, caplog):
+    """200 rows in batches of 16 with 50 validation rows: train calls on 12 batches and an 8-row tail, test
+    calls on 3 batches and a 2-row tail. Four step executables, whether training runs fused or single."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((8,)), *layers, keras.layers.Dense(3)])
+    model.compile("adam", "mse")
+    x, y = np.random.default_rng(0).random((200, 8), dtype=np.float32), np.zeros((200, 3), "float32")
+    jax.config.update("jax_log_compiles", True)  # globally: other sizes compile on a background thread
+    try:
+        with caplog.at_level(logging.WARNING, logger="jax"):
+            model.fit(x, y, batch_size=16, epochs=2, verbose=0, validation_data=(x[:50], y[:50]))
+    finally:
+        jax.config.update("jax_log_compiles", False)
+    compiled = [r for r in caplog.records if r.getMessage().startswith("Compiling jit(run)")]
+    assert len(compiled) == 4, [r.getMessage()[:200] for r in compiled]

@@ -24,8 +24,9 @@ SUPPORTED = ("NumPy arrays (or a list/tuple/dict of them), a `keras.utils.PyData
 class ArrayAdapter(ArrayDataAdapter, DataAdapter):
     """`ArrayDataAdapter` seen through the `DataAdapter` interface.
 
-    The trainer's fast path stays `epoch()`: the arrays live on the device and each compiled step gathers
-    its own batch. `batches()` yields the same batches as host arrays, for code that wants one interface.
+    The trainer's fast path stays `epoch()` and `calls()`: each compiled call gets a window of samples on
+    the device and its steps slice their batches from it. `batches()` yields the same batches as host
+    arrays, for code that wants one interface.
     """
 
     can_split = True
@@ -39,7 +40,7 @@ class ArrayAdapter(ArrayDataAdapter, DataAdapter):
         epoch = self._next_epoch if epoch is None else epoch
         self._next_epoch = epoch + 1
         perm = self.epoch(1, epoch)[0]  # the device path's order, exactly
-        order = np.arange(self.size) if perm is None else np.asarray(perm)
+        order = np.arange(self.size) if perm is None else perm
         for step in range(self.num_batches):
             start = (step * self.batch_size) % self.size
             yield self._host_batch(order[start:start + self.batch_size])
