@@ -23,6 +23,7 @@ class CallContext:
         state_scopes: variable-state scopes of the compiled steps being built.
         training: the `training` flag of each enclosing layer call (None where it was not given).
         step_key: the PRNG key of the compiled custom step being traced, if any.
+        step_seeds: `(program, seeds)`: the random ops' seeds of the program that step runs, as step data.
         name_scopes: the open `kgraph.name_scope`s, which prefix the paths of variables created inside them.
         autocast: the dtypes floating variable reads are cast to in the enclosing mixed-precision layer calls.
         compute_dtype: the compute dtype every layer is forced to (an export's `dtype`), or None.
@@ -34,6 +35,7 @@ class CallContext:
     state_scopes: list = field(default_factory=list)
     training: list = field(default_factory=list)
     step_key: Any = None
+    step_seeds: tuple | None = None
     name_scopes: list = field(default_factory=list)
     autocast: list = field(default_factory=list)
     compute_dtype: str | None = None
@@ -68,13 +70,15 @@ class CallContext:
             entries.pop()
 
     @contextlib.contextmanager
-    def step_rng(self, key) -> Iterator[None]:
-        """Random layers called inside the block draw from `key` (a compiled step's own key)."""
-        previous, self.step_key = self.step_key, key
+    def step_rng(self, key, program=None, seeds=None) -> Iterator[None]:
+        """Random layers called inside the block draw from `key` (a compiled step's own key); `program`, when
+        run inside it, takes its random ops' seeds from `seeds` (an argument of the step, not constants)."""
+        previous = self.step_key, self.step_seeds
+        self.step_key, self.step_seeds = key, (program, seeds) if program is not None else None
         try:
             yield
         finally:
-            self.step_key = previous
+            self.step_key, self.step_seeds = previous
 
 
 _local = threading.local()

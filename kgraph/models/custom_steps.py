@@ -33,11 +33,15 @@ def uses_custom_steps(model, kind: str) -> bool:
     return kind != "predict" and bool(model._tracked_metrics())
 
 
-def custom_step(model, kind: str):
-    """The compiled-step body calling the model's `{kind}_step`, or None if kgraph's fused step computes it."""
+def custom_step(model, kind: str, program):
+    """The compiled-step body calling the model's `{kind}_step`, or None if kgraph's fused step computes it.
+
+    `program` is the one the step's state was made for: run inside the step, it takes its random ops' seeds
+    from that state, so the compiled step does not change with the seeds a process drew.
+    """
     if not uses_custom_steps(model, kind):
         return None
-    return {"train": _train, "test": _test, "predict": _predict}[kind](model)
+    return {"train": _train, "test": _test, "predict": _predict}[kind](model, program)
 
 
 def _flat_metrics(values) -> list:
@@ -74,14 +78,14 @@ def _flat_logs(logs) -> dict:
     return result
 
 
-def _train(model):
+def _train(model, program):
     optimizer = model.optimizer
 
     def body(state: StepState, batch):
         rng, key = jax.random.split(state.rng)
         keras_state = (list(state.trainable), list(state.non_trainable), optimizer._variables_of(state.optimizer),
                        _flat_metrics(state.metrics))
-        with context.current().step_rng(key):
+        with context.current().step_rng(key, program, state.seeds):
             logs, (trainable, frozen, optimizer_values, metrics) = model.train_step(keras_state, _user_data(batch))
         trainable = [getattr(v, "value", v) for v in trainable]
         if not isinstance(optimizer_values, dict):
@@ -93,23 +97,23 @@ def _train(model):
     return body
 
 
-def _test(model):
+def _test(model, program):
     def body(state: StepState, batch):
         rng, key = jax.random.split(state.rng)
         keras_state = (list(state.trainable), list(state.non_trainable), _flat_metrics(state.metrics))
-        with context.current().step_rng(key):
+        with context.current().step_rng(key, program, state.seeds):
             logs, (_, _, metrics) = model.test_step(keras_state, _user_data(batch))
         return state._replace(metrics=_nested_metrics(model, metrics), rng=rng), _flat_logs(logs)
 
     return body
 
 
-def _predict(model):
+def _predict(model, program):
     def body(params, batch):
         x, _, _ = batch
         carry = params["carry"]
         rng, key = jax.random.split(carry["rng"])
-        with context.current().step_rng(key):
+        with context.current().step_rng(key, program, params["seeds"]):
             outputs, _ = model.predict_step((params["trainable"], params["non_trainable"]), _user_data((x, None, None)))
         return {**carry, "rng": rng}, outputs
 

@@ -72,12 +72,14 @@ class StepMethods:
             raise ValueError(f"stateless_call() expected {len(trainable)} trainable and {len(frozen)} non-trainable "
                              f"values, got {len(trainable_variables)} and {len(non_trainable_variables)}")
         index = self._param_index(program, trainable, frozen)
-        key = context.current().step_key
+        ctx = context.current()
+        key = ctx.step_key
         if key is None and program.fn.needs_rng:
             key = kg_random.key()
+        seeds = ctx.step_seeds[1] if ctx.step_seeds is not None and ctx.step_seeds[0] is program else None
         frozen_values = [getattr(v, "value", v) for v in non_trainable_variables]
         outputs, losses, updates = self._forward(program, index, [getattr(v, "value", v) for v in trainable_variables],
-                                                 frozen_values, x, key)
+                                                 frozen_values, x, key, seeds=seeds)
         result = tree.pack_like(program.output_structure, outputs)
         frozen_values = index.updated(frozen_values, updates)
         return (result, frozen_values, list(losses)) if return_losses else (result, frozen_values)

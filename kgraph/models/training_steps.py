@@ -123,7 +123,7 @@ class TrainingSteps:
         A model that customizes its steps (see custom_steps) gets its `train_step`/`test_step`/`predict_step`
         compiled instead, fed batch by batch.
         """
-        custom = custom_step(self, kind)
+        custom = custom_step(self, kind, program)
         if kind == "train":
             if custom is None and not self._compiled_loss.has_loss and not program.graph.losses:
                 raise ValueError("No loss to compute. Provide a `loss` argument in `compile()` or add losses with "

@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 SCRIPT = """
 import json
 import logging
@@ -25,8 +27,17 @@ logging.getLogger("jax._src.compiler").addHandler(Hits())
 jax.config.update("jax_log_compiles", True)
 import kgraph as keras
 
-model = keras.Sequential([keras.Input((20,)), keras.layers.Dense(32, activation="relu"), keras.layers.Dropout(0.5),
-                          keras.layers.Dense(3)])
+import os
+
+
+class OwnStep(keras.Sequential):
+    def train_step(self, state, data):
+        return super().train_step(state, data)
+
+
+kind = OwnStep if os.environ.get("OWN_TRAIN_STEP") else keras.Sequential
+model = kind([keras.Input((20,)), keras.layers.Dense(32, activation="relu"), keras.layers.Dropout(0.5),
+              keras.layers.Dense(3)])
 model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
 x = np.random.default_rng(0).random((96, 20), dtype=np.float32)
 model.fit(x, np.arange(96) % 3, batch_size=32, epochs=1, verbose=0)
@@ -51,10 +62,12 @@ def _env(**extra) -> dict:
     return env
 
 
-def test_a_second_process_loads_the_first_epoch_from_the_cache(tmp_path):
-    """Unseeded: the Dropout layer's seed is drawn per process, and it is data of the train step, not a constant,
-    so the second process compiles the same program and loads the train step (`jit_run`) from the cache."""
-    env = _env(KGRAPH_COMPILATION_CACHE=str(tmp_path / "cache"))
+@pytest.mark.parametrize("own_step", [False, True], ids=["kgraph_step", "own_train_step"])
+def test_a_second_process_loads_the_first_epoch_from_the_cache(tmp_path, own_step):
+    """Unseeded: the Dropout layer's seed is drawn per process, and it is data of the train step, not a constant
+    (in a model's own `train_step` too), so the second process compiles the same program and loads the train
+    step (`jit_run`) from the cache."""
+    env = _env(KGRAPH_COMPILATION_CACHE=str(tmp_path / "cache"), **({"OWN_TRAIN_STEP": "1"} if own_step else {}))
     cold, cold_hits = _first_epoch(env)
     assert "/jax/compilation_cache/cache_misses" in cold
     assert "jit_run" not in cold_hits
