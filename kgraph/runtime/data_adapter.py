@@ -143,7 +143,8 @@ class ArrayDataAdapter:
 
     @functools.cached_property
     def device(self):
-        """The whole dataset on the device (the path a sharded run takes: the distribution lays it out)."""
+        """The whole dataset on the device: what `train_on_batch` steps over, and what a sharded run replaces by
+        the distribution's layout of it."""
         return jax.device_put(self.host)
 
     def window(self, start: int, rows: int, order: np.ndarray | None = None) -> tuple[int, tuple]:

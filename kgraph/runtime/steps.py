@@ -49,7 +49,7 @@ def loops_well(jaxpr) -> bool:
 
 
 def _key(data, perm, size: int) -> tuple:
-    """What an ahead-of-time compiled loop is specialized to: the batch size and the dataset's shapes."""
+    """What an ahead-of-time compiled executable is specialized to: the batch size and its data's shapes."""
     return (size, tuple(np.shape(a) for a in jax.tree_util.tree_leaves((data, perm))))
 
 
