@@ -1,6 +1,7 @@
 """Runs every command of docs/serving.md in order, in a fresh folder: python blocks as scripts, bash blocks line by
 line with `kgraph` from this checkout, each `kgraph serve` as a real server on free ports (the docs' 8000/8001 are
-replaced by them). The Ray Serve section runs in the slow test."""
+replaced by them). The Ray Serve section's Python runs in the slow test; its `kgraph serve --ray` line is the
+command tests/serving/test_ray.py starts and drives."""
 
 from __future__ import annotations
 
@@ -73,4 +74,6 @@ def test_serving_doc_ray_section_runs(tmp_path):
     pytest.importorskip("ray.serve")
     text = DOC.read_text()
     setup = [b for b in _blocks(text[:text.index(RAY_SECTION)]) if b[0] == "python"][:1]
-    _run_blocks(setup + _blocks(text[text.index(RAY_SECTION):]), tmp_path)
+    ray_python = [b for b in _blocks(text[text.index(RAY_SECTION):]) if b[0] == "python"]
+    assert ray_python
+    _run_blocks(setup + ray_python, tmp_path)

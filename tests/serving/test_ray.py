@@ -1,9 +1,10 @@
-"""`kgraph serve --ray` on a local Ray instance: two replicas answer the protocol, both get traffic, and a killed
-replica is replaced by Ray while clients keep getting answers."""
+"""The `kgraph serve --ray` command of docs/serving.md on a local Ray instance: two replicas answer the protocol,
+both get traffic, and a killed replica is replaced by Ray while clients keep getting answers."""
 
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import time
 
@@ -11,10 +12,17 @@ import numpy as np
 import pytest
 
 from kgraph.runtime.onnx import OnnxModel
-from tests.serving.conftest import ServerProcess
+from tests.serving.conftest import ROOT, ServerProcess
 
 pytest.importorskip("ray.serve", reason="the Ray tests need the ray extra")
 httpclient = pytest.importorskip("tritonclient.http")
+
+
+def _documented_command(model: str) -> list[str]:
+    """The arguments of the Ray section's `kgraph serve` line, with the exported MLP's path for `mlp.onnx`."""
+    section = (ROOT / "docs" / "serving.md").read_text().split("## Scale out on Ray Serve", 1)[1]
+    line = next(line for line in section.splitlines() if line.startswith("kgraph serve "))
+    return [model if arg == "mlp.onnx" else arg for arg in shlex.split(line)[2:]]
 
 
 def _ask(client, x: np.ndarray):
@@ -28,7 +36,9 @@ def _ask(client, x: np.ndarray):
 def test_ray_replicas_answer_share_traffic_and_are_replaced(onnx_files):
     x = np.random.default_rng(6).random((4, 784), dtype=np.float32)
     expected = OnnxModel(onnx_files["mlp"]).predict(x)
-    server = ServerProcess(str(onnx_files["mlp"]), "--ray", "--replicas", "2", timeout=300)
+    args = _documented_command(str(onnx_files["mlp"]))
+    assert args[1:] == ["--ray", "--replicas", "2"], args
+    server = ServerProcess(*args, timeout=300)
     try:
         client = httpclient.InferenceServerClient(server.url, network_timeout=30)
         assert client.is_server_ready() and client.get_model_metadata("mlp")["inputs"][0]["shape"] == [-1, 784]
